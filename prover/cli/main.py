@@ -37,6 +37,11 @@ class _LazyGroup(click.Group):
         module = importlib.import_module(_COMMANDS[name][0])
         return getattr(module, "command")
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List subcommands from the table, without importing their modules."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, _COMMANDS[name][1]) for name in sorted(_COMMANDS)])
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lean-prover-agent")

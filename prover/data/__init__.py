@@ -1,0 +1,23 @@
+"""Datasets: theorem JSONL files and the MiniF2F catalogue."""
+
+from prover.data.jsonl import DatasetError, load_theorems, read_jsonl
+from prover.data.minif2f import (
+    KnownIssue,
+    MiniF2FNotFound,
+    category,
+    download_minif2f,
+    load_known_issues,
+    load_minif2f,
+)
+
+__all__ = [
+    "DatasetError",
+    "KnownIssue",
+    "MiniF2FNotFound",
+    "category",
+    "download_minif2f",
+    "load_known_issues",
+    "load_minif2f",
+    "load_theorems",
+    "read_jsonl",
+]

@@ -1,0 +1,18 @@
+"""Fixtures shared by every test area: where the shared datasets live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """``../shared/datasets`` beside the repository (present for every developer and in CI)."""
+    if not SHARED_DATASETS.is_dir():
+        pytest.fail(f"shared datasets not found at {SHARED_DATASETS}")
+    return SHARED_DATASETS
