@@ -1,0 +1,282 @@
+"""The machinery every policy shares: expansion, budget charging, dedup, verification.
+
+A policy only decides *which* nodes to expand and with how many samples; the
+``SearchEngine`` asks the proposer, runs the new tactics concurrently through the
+environment, merges the results into the ``ProofGraph`` and charges the ``Budget``.
+``run_search`` wraps a policy run with the final ``verify`` check and builds the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+
+from lean_env.environment import Environment
+from lean_env.types import EnvCrash, StepResult, Theorem, Verdict
+from search.budget import Budget, BudgetExhausted, BudgetTracker
+from search.errors import SearchConfigError
+from search.graph import LOST, PROVED, EdgeRecord, ProofGraph, outcome_of
+from search.proposer import Candidate, Proposer, ProposerKind, Query
+from search.result import SearchResult, SearchStatus, Timings
+
+if TYPE_CHECKING:
+    from search.policies.base import Policy
+
+__all__ = ["ProposeFn", "ThreadedPropose", "as_propose_fn", "derive_seed", "Step", "SearchEngine", "run_search"]
+
+
+@runtime_checkable
+class ProposeFn(Protocol):
+    """What search awaits for candidates: a ``Proposer`` run in a thread, or the
+    scheduler's batching front end shared by many searches."""
+
+    name: str
+    kind: ProposerKind
+
+    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]: ...
+
+
+class ThreadedPropose:
+    """Runs a blocking ``Proposer`` in a worker thread, one call per request."""
+
+    def __init__(self, proposer: Proposer):
+        self.proposer = proposer
+        self.name = proposer.name
+        self.kind = proposer.kind
+
+    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
+        return await asyncio.to_thread(self.proposer.propose, list(queries), k)
+
+
+def as_propose_fn(proposer: Proposer | ProposeFn) -> ProposeFn:
+    """Accept either a ``Proposer`` or a ready ``ProposeFn``."""
+    return ThreadedPropose(proposer) if hasattr(proposer, "propose") else proposer
+
+
+def derive_seed(seed: int, *parts: object) -> int:
+    """A stable 63-bit seed from ``seed`` and ``parts`` (independent of process and batch)."""
+    digest = hashlib.blake2b(repr((seed, *parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One candidate applied at a node: the tactic, its log-probability and where it led
+    (a state node, ``qed`` or a failed leaf)."""
+
+    tactic: str
+    logprob: float
+    child: str
+
+
+class SearchEngine:
+    """One theorem's search state: graph, budget tracker, timings, and the expansion step."""
+
+    def __init__(self, theorem: Theorem, *, env: Environment, propose: ProposeFn, budget: Budget, seed: int):
+        self.theorem = theorem
+        self.env = env
+        self.propose = propose
+        self.tracker = BudgetTracker(budget)
+        self.seed = seed
+        self.graph = ProofGraph()
+        self.env_seconds = 0.0
+        self.proposer_seconds = 0.0
+        self.verdicts: dict[str, Verdict] = {}
+        self._queries_at: dict[str, int] = {}
+
+    async def start(self) -> None:
+        """Start the theorem in the environment and root the graph at its state."""
+        state = await self.env.start(self.theorem)
+        self.graph = ProofGraph(state.goals)
+        self.graph.bind(self.graph.root, state)
+
+    @property
+    def done(self) -> bool:
+        """The root is proved, failed or lost: no policy has anything left to do."""
+        return self.graph.root_status != "open"
+
+    def _query(self, node: str) -> Query:
+        count = self._queries_at.get(node, 0)
+        self._queries_at[node] = count + 1
+        seed = derive_seed(self.seed, self.theorem.name, self.graph.graph.nodes[node]["key"], count)
+        return Query(self.theorem, self.graph.state(node), self.graph.history(node), seed)
+
+    async def sample(self, nodes: Sequence[str], k: int) -> list[tuple[str, list[Candidate]]]:
+        """Ask the proposer for ``k`` candidates at each node, charging the budget first.
+
+        Nodes beyond what the budget allows are dropped (``BudgetExhausted`` when none
+        fits); candidates whose tokens overflow the token limit are discarded.
+        """
+        granted = self.tracker.grant_queries(len(nodes), k)
+        nodes = list(nodes[:granted])
+        queries = [self._query(node) for node in nodes]
+        started = time.perf_counter()
+        answers = await self._bounded(self.propose(queries, k))
+        self.proposer_seconds += time.perf_counter() - started
+        out = []
+        for node, candidates in zip(nodes, answers):
+            kept = []
+            for candidate in candidates[:k]:
+                if not self.tracker.accept_tokens(candidate.num_tokens):
+                    break
+                kept.append(candidate)
+            out.append((node, kept))
+        return out
+
+    async def expand(self, nodes: Sequence[str], k: int, *, full: bool = True) -> list[list[Step]]:
+        """Expand ``nodes`` with ``k`` sampled tactics each, in one proposer call.
+
+        Tactics already tried at a node reuse the cached edge (no environment call); new
+        ones run concurrently. With ``full`` each node is then marked fully expanded.
+        Returns, per granted node, the candidates' steps in proposer order.
+        """
+        sampled = await self.sample(nodes, k)
+        pending: dict[tuple[str, str], Candidate] = {}
+        for node, candidates in sampled:
+            for candidate in candidates:
+                if self.graph.tried(node, candidate.text) is None:
+                    pending.setdefault((node, candidate.text), candidate)
+        granted = self.tracker.grant_env_calls(len(pending)) if pending else 0
+        jobs = list(pending.items())[:granted]
+        results = await self._bounded(asyncio.gather(*(self._step(node, tactic) for (node, tactic), _ in jobs)))
+        for ((node, tactic), candidate), (result, seconds) in zip(jobs, results):
+            kind, message = outcome_of(result)
+            record = EdgeRecord(tactic, candidate.logprob, candidate.num_tokens, kind, message, seconds)
+            self.graph.add_attempt(node, record, result)
+            if isinstance(result, EnvCrash) and result.state_lost:
+                self.graph.mark_lost(node)
+        steps = []
+        for node, candidates in sampled:
+            if full and granted == len(pending):
+                self.graph.mark_expanded(node)
+            tried = ((c, self.graph.tried(node, c.text)) for c in candidates)
+            steps.append([Step(c.text, c.logprob, child) for c, child in tried if child is not None])
+        return steps
+
+    async def _step(self, node: str, tactic: str) -> tuple[StepResult, float]:
+        started = time.perf_counter()
+        result = await self.env.step(self.graph.state(node), tactic)
+        seconds = time.perf_counter() - started
+        self.env_seconds += seconds
+        return result, seconds
+
+    async def verify_attempts(self, node: str, candidates: Sequence[Candidate]) -> list[Verdict]:
+        """Check whole-proof candidates with ``verify`` concurrently (one environment call
+        each, texts already checked skipped) and record each as an edge from ``node``: to
+        ``qed`` when accepted, to a failed leaf otherwise. Returns the new verdicts in order."""
+        fresh: list[Candidate] = []
+        for candidate in candidates:
+            if self.graph.tried(node, candidate.text) is None and all(c.text != candidate.text for c in fresh):
+                fresh.append(candidate)
+        if not fresh:
+            return []
+        fresh = fresh[: self.tracker.grant_env_calls(len(fresh))]
+        timed = await self._bounded(asyncio.gather(*(self._verify(c.text) for c in fresh)))
+        for candidate, (verdict, seconds) in zip(fresh, timed):
+            outcome = "verified" if verdict.ok else "verify_failed"
+            record = EdgeRecord(candidate.text, candidate.logprob, candidate.num_tokens, outcome, verdict.reason, seconds)
+            self.graph.add_attempt(node, record)
+            self.verdicts[candidate.text] = verdict
+        return [verdict for verdict, _ in timed]
+
+    async def _verify(self, text: str) -> tuple[Verdict, float]:
+        started = time.perf_counter()
+        verdict = await self.env.verify(self.theorem, text)
+        seconds = time.perf_counter() - started
+        self.env_seconds += seconds
+        return verdict, seconds
+
+    async def _bounded(self, awaitable):
+        """Await within the wall-clock budget; overrunning it ends the search."""
+        left = self.tracker.remaining_seconds()
+        if left is None:
+            return await awaitable
+        try:
+            return await asyncio.wait_for(awaitable, max(left, 0.0))
+        except asyncio.TimeoutError:
+            raise BudgetExhausted("wall-clock limit reached") from None
+
+
+async def run_search(
+    theorem: Theorem,
+    *,
+    env: Environment,
+    proposer: Proposer | ProposeFn,
+    policy: "Policy | str",
+    budget: Budget = Budget(),
+    seed: int = 0,
+) -> SearchResult:
+    """Search for a proof of ``theorem`` with ``policy`` (an object or a registered name)
+    under ``budget``; every reported proof has passed ``env.verify``.
+
+    Exceptions during the search become an ``error`` result carrying the message; a
+    proposer of the wrong kind for the policy raises ``SearchConfigError``.
+    """
+    from search.policies import make_policy
+
+    policy = make_policy(policy) if isinstance(policy, str) else policy
+    propose = as_propose_fn(proposer)
+    if propose.kind != policy.proposer_kind:
+        raise SearchConfigError(
+            f"policy {policy.name!r} needs a {policy.proposer_kind!r} proposer, got {propose.name!r} ({propose.kind!r})"
+        )
+    engine = SearchEngine(theorem, env=env, propose=propose, budget=budget, seed=seed)
+    started = time.perf_counter()
+    status: SearchStatus = "failed"
+    error = None
+    try:
+        await engine.start()
+        await policy.run(engine)
+    except BudgetExhausted:
+        status = "budget"
+    except Exception as exc:  # one broken search must not take others down: report it
+        status, error = "error", f"{type(exc).__name__}: {exc}"
+    spent = engine.tracker.spent()
+    proof, verdict, findings, verify_seconds = None, None, [], 0.0
+    if engine.graph.root_status == PROVED:
+        try:
+            proof, verdict, findings, verify_seconds = await _final_check(engine)
+        except Exception as exc:  # a crashing verify is reported like any other search error
+            error = f"verify failed: {type(exc).__name__}: {exc}"
+        else:
+            error = None if proof is not None else "stepping found a proof but verify rejected every extracted proof"
+        status = "proved" if proof is not None else "error"
+    elif status == "failed" and engine.graph.root_status == LOST:
+        status, error = "error", "the root proof state was lost (environment crash)"
+    timings = Timings(
+        wall=time.perf_counter() - started,
+        env=engine.env_seconds,
+        proposer=engine.proposer_seconds,
+        verify=verify_seconds,
+    )
+    return SearchResult(
+        theorem=theorem.name,
+        policy=policy.name,
+        status=status,
+        proof=proof,
+        verdict=verdict,
+        spent=spent,
+        graph=engine.graph,
+        timings=timings,
+        findings=tuple(findings),
+        error=error,
+    )
+
+
+async def _final_check(engine: SearchEngine) -> tuple[str | None, Verdict | None, list[str], float]:
+    """Verify the shortest, then the most probable extracted proof; record disagreements."""
+    findings = []
+    started = time.perf_counter()
+    texts = dict.fromkeys(engine.graph.proof_text(most_probable=flag) for flag in (False, True))
+    for text in texts:
+        verdict = engine.verdicts.get(text) or await engine.env.verify(engine.theorem, text)
+        if verdict.ok:
+            return text, verdict, findings, time.perf_counter() - started
+        findings.append(
+            f"stepping closed the proof but verify ({verdict.checker}) rejected it: {verdict.reason}\n{text}"
+        )
+    return None, None, findings, time.perf_counter() - started
+
