@@ -107,10 +107,12 @@ class TableProposer:
 
 @dataclass
 class RandomProposer:
-    """Samples ``k`` distinct tactics from ``vocab`` with ``random.Random(query.seed)``:
+    """Samples ``k`` distinct tactics from ``vocab`` (plus ``focus[goal]``, a cheap stand-in
+    for a model that knows the relevant moves) with ``random.Random(query.seed)``:
     deterministic per query, whatever batch it lands in."""
 
     vocab: Sequence[str]
+    focus: dict[str, Sequence[str]] = field(default_factory=dict)
     kind: str = "tactic"
     name: str = "random"
 
@@ -118,7 +120,8 @@ class RandomProposer:
         out = []
         for q in queries:
             rng = random.Random(q.seed)
-            picks = rng.sample(list(self.vocab), min(k, len(self.vocab)))
+            vocab = list(dict.fromkeys([*self.focus.get(q.state.goals[0], ()), *self.vocab]))
+            picks = rng.sample(vocab, min(k, len(vocab)))
             scored = sorted(((t, -rng.random() * 3) for t in picks), key=lambda p: -p[1])
             out.append([Candidate(t, lp, rng.randint(1, 5)) for t, lp in scored])
         return out
@@ -156,3 +159,28 @@ def theorem(name: str = "t") -> Theorem:
 def run(coro):
     """Run a coroutine to completion (tests are plain functions)."""
     return asyncio.run(coro)
+
+
+WORLD = {
+    "root": {"intro a": "A", "intro b": "B", "skip": "root", "crash": CRASH},
+    "A": {"intro b": "AB", "back": "root"},
+    "B": {"intro a": "AB"},
+    "AB": {"split": "L"},
+    "L": {"done": DONE},
+}
+"""A small state graph with a transposition (A/B -> AB), a self loop, a cycle and a crash."""
+
+VOCAB = ("intro a", "intro b", "skip", "back", "split", "done", "simp", "ring", "bad")
+"""Tactics a random proposer draws from: the world's moves plus junk (no crash)."""
+
+
+def structure(graph) -> dict:
+    """A graph's JSON without timings, for determinism comparisons."""
+    import json
+
+    data = json.loads(graph.to_json())
+    for edge in data["edges"]:
+        edge.pop("seconds")
+        for alt in edge["alternatives"]:
+            alt.pop("seconds")
+    return data
