@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 EnvKind = Literal["sandbox", "repl", "leandojo", "auto"]
-ProposerKind = Literal["baseline", "automation", "model"]
+ProposerKind = Literal["auto", "baseline", "automation", "model"]
 
 
 class ConfigError(ValueError):
@@ -64,11 +64,11 @@ class EnvConfig:
 class ModelConfig:
     """Where proposals come from: the model-free baselines or a trained model.
 
-    ``baseline`` suits the sandbox, ``automation`` real Lean goals; ``model`` loads
+    ``auto`` picks ``baseline`` on the sandbox and ``automation`` on real Lean goals; ``model`` loads
     ``path`` (a local checkpoint or hub id) with prompt ``format`` on ``device``.
     """
 
-    proposer: ProposerKind = "baseline"
+    proposer: ProposerKind = "auto"
     path: str | None = None
     format: str | None = None
     device: str = "cpu"

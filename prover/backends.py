@@ -1,0 +1,105 @@
+"""Build environments and proposers from configuration (the one place that knows every
+backend and model kind). Heavy imports happen only for the kind asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lean_env import BackendUnavailable, Environment, Theorem
+from prover.config import EnvConfig, ModelConfig
+from search.proposer import Proposer
+
+__all__ = ["resolve_env_kind", "build_environment", "build_proposer", "default_header", "theorem_from_statement"]
+
+MINIF2F_HEADER = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"
+
+
+def default_header(env_kind: str) -> str:
+    """Header placed before a bare statement: none for the sandbox, Mathlib's for Lean."""
+    return "" if env_kind == "sandbox" else MINIF2F_HEADER
+
+
+def resolve_env_kind(config: EnvConfig, statement: str | None = None) -> str:
+    """Turn ``auto`` into a concrete backend: the sandbox for statements in its fragment,
+    else the REPL when a Lean project is configured; otherwise say what to install."""
+    if config.kind != "auto":
+        return config.kind
+    from lean_env.sandbox import in_fragment
+    from lean_env.stack import find_lean_project
+
+    if statement is not None and in_fragment(statement):
+        return "sandbox"
+    if find_lean_project(Path(config.lean_project) if config.lean_project else None) is not None:
+        return "repl"
+    raise BackendUnavailable(
+        "this statement is outside the built-in propositional sandbox and no Lean project is configured: "
+        "run 'prover setup' (installs Lean, Mathlib and the REPL) or pass --lean-project PATH"
+    )
+
+
+def build_environment(config: EnvConfig, kind: str) -> Environment:
+    """An environment of the resolved ``kind`` (``sandbox``, ``repl`` or ``leandojo``)."""
+    if kind == "sandbox":
+        from lean_env.sandbox import SandboxEnvironment
+
+        return SandboxEnvironment()
+    if kind == "repl":
+        from lean_env.repl import ReplConfig, ReplEnvironment
+        from lean_env.stack import find_lean_project
+
+        project = find_lean_project(Path(config.lean_project) if config.lean_project else None)
+        if project is None:
+            raise BackendUnavailable("no Lean project configured: run 'prover setup' or pass --lean-project PATH")
+        project.validate()
+        return ReplEnvironment(
+            ReplConfig(
+                command=project.repl_command(),
+                cwd=project.root,
+                max_workers=config.workers,
+                step_timeout_s=config.step_timeout_s,
+                memory_limit_mb=config.memory_limit_mb,
+                recycle_after_steps=config.recycle_after_steps,
+            )
+        )
+    if kind == "leandojo":
+        from lean_env.leandojo import LeanDojoConfig, LeanDojoEnvironment
+
+        return LeanDojoEnvironment(LeanDojoConfig(step_timeout=int(config.step_timeout_s)))
+    raise BackendUnavailable(f"unknown environment kind {kind!r}; expected sandbox, repl, leandojo or auto")
+
+
+def build_proposer(config: ModelConfig, env_kind: str) -> Proposer:
+    """The proposer for ``config``: ``auto`` picks the model-free baseline for the sandbox
+    and the automation-tactic proposer for real Lean."""
+    kind = config.proposer
+    if kind == "auto":
+        kind = "baseline" if env_kind == "sandbox" else "automation"
+    if kind == "baseline":
+        from prover.baseline import BaselineProposer
+
+        return BaselineProposer()
+    if kind == "automation":
+        from prover.lean_automation import AutomationProposer
+
+        return AutomationProposer()
+    if kind == "model":
+        if not config.path:
+            raise BackendUnavailable("proposer 'model' needs a model path (--model PATH)")
+        from prover.models import load_proposer
+
+        return load_proposer(
+            config.path,
+            format=config.format,
+            device=config.device,
+            temperature=config.temperature,
+            max_new_tokens=config.max_new_tokens,
+        )
+    raise BackendUnavailable(f"unknown proposer {kind!r}; expected auto, baseline, automation or model")
+
+
+def theorem_from_statement(statement: str, *, header: str, name: str | None = None) -> Theorem:
+    """A ``Theorem`` from statement text; the name is read from ``theorem NAME``/``lemma NAME``."""
+    words = statement.split()
+    if name is None:
+        name = words[1] if len(words) > 1 and words[0] in ("theorem", "lemma") else "anonymous"
+    return Theorem(name=name, statement=statement.strip(), header=header)

@@ -1,0 +1,51 @@
+"""``prover report``: summarise one or more benchmark runs as Markdown and PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from prover.data import DatasetError, load_known_issues
+from prover.report import load_run, pass_at_k_curve, render_markdown, summarize, write_plots
+from prover.runs import RunError
+
+__all__ = ["command"]
+
+
+def _flagged(known_issues: Path | None, manifests: list[dict]) -> set[str]:
+    """Flagged names from ``--known-issues``, else from a known_issues.json beside a run's dataset file."""
+    candidates = [known_issues] if known_issues else [
+        Path(m["dataset"]["path"]).parent / "known_issues.json"
+        for m in manifests if m.get("dataset", {}).get("path")
+    ]
+    for path in candidates:
+        if path and path.is_file():
+            return set(load_known_issues(path))
+    return set()
+
+
+@click.command(name="report")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for report.md and the PNG plots (default: the first run's directory).")
+@click.option("--known-issues", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="known_issues.json whose statements are reported separately (default: beside the dataset).")
+def command(runs: tuple[Path, ...], out: Path | None, known_issues: Path | None) -> None:
+    """Summarise and compare benchmark runs: pass rates, pass@k, solved-vs-budget."""
+    try:
+        loaded = {run.name or str(run): load_run(run) for run in runs}
+        flagged = _flagged(known_issues, [manifest for manifest, _ in loaded.values()])
+    except (RunError, DatasetError) as exc:
+        raise click.ClickException(str(exc)) from None
+    summaries = [summarize(name, manifest, records, flagged) for name, (manifest, records) in loaded.items()]
+    curves = {name: pass_at_k_curve(records) for name, (_, records) in loaded.items()}
+    target = out or runs[0]
+    try:
+        plots = write_plots({name: records for name, (_, records) in loaded.items()}, target)
+        markdown = render_markdown(summaries, curves, [str(p) for p in plots])
+        (target / "report.md").write_text(markdown, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write report to {target}: {exc.strerror or exc}") from None
+    click.echo(markdown)
+    click.echo(f"report written to {target / 'report.md'}")
