@@ -13,7 +13,7 @@ scripted tactic language:
   ``exact H`` closes it if hypothesis ``H`` matches, else answers like Lean's error
   recovery (new state, error message, ``Incomplete: contains sorry``); ``sorry``;
   ``skip``; unknown tactics give ``<input>:1:1: unknown tactic``.
-* Faults: ``__sleep S``, ``__hang``, ``__crash`` (exit without output), ``__exit137``,
+* Faults: ``__once PATH`` (like ``skip`` the first time, an error once PATH exists), ``__sleep S``, ``__hang``, ``__crash`` (exit without output), ``__exit137``,
   ``__sigkill``, ``__garbage`` (non-JSON output), ``__oom`` (allocate until
   ``RLIMIT_AS`` kills it; refused without a limit).
 * Flags: ``--delay-ms`` per tactic, ``--start-delay-s`` per header import,
@@ -249,6 +249,12 @@ class FakeRepl:
                 time.sleep(float(tactic.split()[1]))
                 continue
             if tactic == "skip":
+                continue
+            if tactic.startswith("__once "):  # succeeds the first time only (per flag file)
+                flag = tactic.split(None, 1)[1]
+                if os.path.exists(flag):
+                    return {"message": "Lean error:\n__once already ran"}
+                open(flag, "w").close()
                 continue
             if not goals:
                 return {"message": "Lean error:\nno goals to be proved"}

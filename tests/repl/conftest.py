@@ -1,0 +1,54 @@
+"""Helpers for the REPL tests: the recorded transcripts and configs that run the
+stand-in REPL (``fake_repl.py``) as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from lean_env.repl import ReplConfig
+
+HERE = Path(__file__).resolve().parent
+FAKE_REPL = HERE / "fake_repl.py"
+TRANSCRIPTS = HERE.parents[1].parent / "shared" / "datasets" / "lean_repl_transcripts" / "request_response_pairs.jsonl"
+TACTIC_DATA = TRANSCRIPTS.parents[1] / "tactic_data"
+
+
+def load_pairs() -> list[dict]:
+    """Every recorded request/response pair (577 of them)."""
+    with TRANSCRIPTS.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def fake_config(*flags: str, version: str = "v4.24.0", **overrides: object) -> ReplConfig:
+    """A ReplConfig running the stand-in REPL with ``flags``; short timeouts, no backoff."""
+    command = (sys.executable, str(FAKE_REPL), "--transcripts", str(TRANSCRIPTS), "--version", version, *flags)
+    settings: dict = dict(command=command, cwd=HERE, step_timeout_s=5.0, start_timeout_s=10.0,
+                          verify_timeout_s=5.0, restart_backoff_s=0.0)
+    settings.update(overrides)
+    return ReplConfig(**settings)
+
+
+def descendants() -> set[int]:
+    """Live (non-zombie) descendant processes of this test process."""
+    alive = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.add(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+@pytest.fixture(autouse=True)
+def no_orphans():
+    """Every REPL test must leave no process of its own behind."""
+    before = descendants()
+    yield
+    left = descendants() - before
+    assert not left, f"processes left behind: {left}"
