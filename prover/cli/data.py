@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from prover.data import DatasetError, category, download_minif2f, load_minif2f
+from prover.cli.common import InputError, user_errors
+from prover.data import category, download_minif2f, load_minif2f
 
 __all__ = ["command"]
 
@@ -23,13 +24,11 @@ def command() -> None:
               help="Use this minif2f_lean4.jsonl instead of downloading (e.g. an offline copy).")
 @click.option("--dest", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the downloaded catalogue (default: the cache, see PROVER_CACHE_DIR).")
+@user_errors
 def minif2f(path: Path | None, dest: Path | None) -> None:
     """Download the pinned MiniF2F statements (or check a local copy) and print counts."""
-    try:
-        source = path if path is not None else download_minif2f(dest)
-        theorems = load_minif2f(source)
-    except DatasetError as exc:
-        raise click.ClickException(str(exc)) from None
+    source = path if path is not None else download_minif2f(dest)
+    theorems = load_minif2f(source)
     splits = Counter(t.split for t in theorems)
     families = Counter(category(t.name) for t in theorems)
     click.echo(f"{source}: {len(theorems)} theorems ({splits['valid']} valid, {splits['test']} test)")
@@ -60,5 +59,5 @@ def sandbox(split: str, out: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     except OSError as exc:
-        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+        raise InputError(f"cannot write {out}: {exc.strerror}") from None
     click.echo(f"wrote {len(items)} sandbox {split} theorems to {out}")

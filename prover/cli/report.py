@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from prover.data import DatasetError, load_known_issues
+from prover.cli.common import InputError, user_errors
+from prover.data import load_known_issues
 from prover.report import load_run, pass_at_k_curve, render_markdown, summarize, write_plots
-from prover.runs import RunError
 
 __all__ = ["command"]
 
@@ -31,13 +31,11 @@ def _flagged(known_issues: Path | None, manifests: list[dict]) -> set[str]:
               help="Directory for report.md and the PNG plots (default: the first run's directory).")
 @click.option("--known-issues", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="known_issues.json whose statements are reported separately (default: beside the dataset).")
+@user_errors
 def command(runs: tuple[Path, ...], out: Path | None, known_issues: Path | None) -> None:
     """Summarise and compare benchmark runs: pass rates, pass@k, solved-vs-budget."""
-    try:
-        loaded = {run.name or str(run): load_run(run) for run in runs}
-        flagged = _flagged(known_issues, [manifest for manifest, _ in loaded.values()])
-    except (RunError, DatasetError) as exc:
-        raise click.ClickException(str(exc)) from None
+    loaded = {run.name or str(run): load_run(run) for run in runs}
+    flagged = _flagged(known_issues, [manifest for manifest, _ in loaded.values()])
     summaries = [summarize(name, manifest, records, flagged) for name, (manifest, records) in loaded.items()]
     curves = {name: pass_at_k_curve(records) for name, (_, records) in loaded.items()}
     target = out or runs[0]
@@ -46,6 +44,6 @@ def command(runs: tuple[Path, ...], out: Path | None, known_issues: Path | None)
         markdown = render_markdown(summaries, curves, [str(p) for p in plots])
         (target / "report.md").write_text(markdown, encoding="utf-8")
     except OSError as exc:
-        raise click.ClickException(f"cannot write report to {target}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write report to {target}: {exc.strerror or exc}") from None
     click.echo(markdown)
     click.echo(f"report written to {target / 'report.md'}")

@@ -119,4 +119,4 @@ def test_cli_data_minif2f_with_path(primary, tmp_path):
     assert result.exit_code == 0, result.output
     assert "488 theorems (244 valid, 244 test)" in result.output
     missing = runner.invoke(cli, ["data", "minif2f", "--path", str(tmp_path / "no.jsonl")])
-    assert missing.exit_code != 0 and "Traceback" not in missing.output and "--path" in missing.output
+    assert missing.exit_code == 2 and "Traceback" not in missing.output and "--path" in missing.output
