@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from lean_env.stack import default_cache_dir
 from lean_env.types import Theorem
 from prover.data.jsonl import DatasetError, load_theorems
 
@@ -71,15 +72,10 @@ def category(name: str) -> str:
     return "imo" if family == "imosl" else family
 
 
-def cache_dir() -> Path:
-    """Where downloaded data lives: ``$PROVER_CACHE_DIR`` or ``~/.cache/lean-prover``."""
-    return Path(os.environ.get("PROVER_CACHE_DIR", Path.home() / ".cache" / "lean-prover"))
-
-
 def default_minif2f_path() -> Path:
     """The file the loader reads when no path is given: ``$PROVER_MINIF2F`` or the download cache."""
     explicit = os.environ.get("PROVER_MINIF2F")
-    return Path(explicit) if explicit else cache_dir() / "minif2f" / MINIF2F_COMMIT[:12] / _FILE_NAME
+    return Path(explicit) if explicit else default_cache_dir() / "minif2f" / MINIF2F_COMMIT[:12] / _FILE_NAME
 
 
 def load_minif2f(path: Path | str | None = None, *, split: str | None = None) -> tuple[Theorem, ...]:
