@@ -1,0 +1,1029 @@
+"""Goals and the meaning of tactics: a small, conservative model of Lean 4's behaviour
+on propositional goals.
+
+Goals are frozen values, so a tuple of them is a complete, hashable proof state.
+Definitional equality is structural equality modulo ``¬a ≡ a → False`` (the only
+unfolding Lean performs on this fragment). A ``TacticFailure`` is raised only where
+Lean certainly fails; where the sandbox cannot tell, ``OutsideFragment`` is raised, so
+combinators such as ``try`` never hide a step Lean would have taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from itertools import count
+
+from lean_env.errors import StatementError
+from lean_env.sandbox.syntax import (
+    FALSE,
+    OUTSIDE,
+    TRUE,
+    And,
+    Atom,
+    Bot,
+    Formula,
+    Iff,
+    Imp,
+    Not,
+    Or,
+    Statement,
+    SyntaxFault,
+    Top,
+    TokenStream,
+    parse_formula_tokens,
+    pp,
+    tokenize,
+)
+from lean_env.sandbox.tactics import (
+    Anon,
+    App,
+    Apply,
+    Basic,
+    ByCases,
+    ByContra,
+    CaseTac,
+    Cases,
+    Combinator,
+    Exact,
+    First,
+    Focus,
+    Fun,
+    Have,
+    Intro,
+    PAlts,
+    Pattern,
+    PName,
+    Proj,
+    PTuple,
+    RCases,
+    Ref,
+    Seq,
+    Tactic,
+    Term,
+    Then,
+    parse_tactics,
+)
+
+__all__ = [
+    "Hyp",
+    "Goal",
+    "TacticFailure",
+    "OutsideFragment",
+    "initial_goal",
+    "render",
+    "parse_goal",
+    "defeq",
+    "run_script",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Hyp:
+    """A local declaration: a ``Prop`` variable (``type is None``, atom id ``atom``) or a
+    hypothesis. Inaccessible ones (``a✝``) cannot be named by tactics."""
+
+    name: str
+    type: Formula | None
+    accessible: bool = True
+    atom: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """One goal: local context, target and case tag (``""`` when untagged)."""
+
+    hyps: tuple[Hyp, ...]
+    target: Formula
+    tag: str = ""
+
+
+class TacticFailure(Exception):
+    """Lean would report this error for the tactic."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class OutsideFragment(Exception):
+    """The tactic is valid Lean (or may be) but beyond what the sandbox decides."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def initial_goal(statement: Statement) -> Goal:
+    """The root goal of a parsed statement."""
+    hyps = tuple(Hyp(b.name, None, True, b.name) if b.type is None else Hyp(b.name, b.type)
+                 for b in statement.binders)
+    return Goal(hyps, statement.conclusion)
+
+
+# ---------------------------------------------------------------------------- rendering
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _display_names(hyps: tuple[Hyp, ...]) -> list[str]:
+    """Lean's name sanitizer: from the newest declaration back, inaccessible or shadowed
+    names become ``n✝``, ``n✝¹``, … (one counter per base name)."""
+    seen: set[str] = set()
+    counters: dict[str, int] = {}
+    out = [""] * len(hyps)
+    for i in range(len(hyps) - 1, -1, -1):
+        h = hyps[i]
+        if h.accessible and h.name not in seen:
+            out[i] = h.name
+            seen.add(h.name)
+            continue
+        k = counters.get(h.name, 0)
+        counters[h.name] = k + 1
+        out[i] = h.name + "✝" + (str(k).translate(_SUPERSCRIPT) if k else "")
+    return out
+
+
+@lru_cache(maxsize=1 << 16)
+def render(goal: Goal) -> str:
+    """The goal exactly as Lean 4 prints it (``case`` line, grouped hypotheses, ``⊢``)."""
+    names = _display_names(goal.hyps)
+    atoms = {h.atom: n for h, n in zip(goal.hyps, names) if h.type is None and h.atom != n}
+    atoms_map = atoms or None
+    lines = [f"case {goal.tag}"] if goal.tag else []
+    i, hyps = 0, goal.hyps
+    while i < len(hyps):
+        j = i + 1
+        while j < len(hyps) and hyps[j].type == hyps[i].type:
+            j += 1
+        ty = hyps[i].type
+        lines.append(" ".join(names[i:j]) + " : " + ("Prop" if ty is None else pp(ty, atoms_map)))
+        i = j
+    lines.append("⊢ " + pp(goal.target, atoms_map))
+    return "\n".join(lines)
+
+
+def parse_goal(text: str) -> Goal:
+    """Rebuild a goal from Lean's rendering of it (inverse of ``render``); raises
+    ``StatementError`` when the text is not a goal of the fragment."""
+    lines: list[str] = []
+    for raw in text.strip("\n").split("\n"):
+        if raw[:1].isspace() and lines:
+            lines[-1] += " " + raw.strip()
+        elif raw.strip():
+            lines.append(raw.strip())
+    tag = ""
+    if lines and lines[0].startswith("case "):
+        tag = lines.pop(0)[5:].strip()
+    if not lines or not lines[-1].startswith("⊢"):
+        raise StatementError("goal text has no '⊢' line", 1, 1)
+    hyps: list[Hyp] = []
+    props: set[str] = set()
+    for number, line in enumerate(lines[:-1], 1):
+        names, sep, ty = line.partition(" : ")
+        if not sep or not names.split():
+            raise StatementError("hypothesis line without ' : '", number, 1)
+        if ty.strip() == "Prop":
+            props.update(names.split())
+            hyps.extend(Hyp(_base(n), None, "✝" not in n, n) for n in names.split())
+        else:
+            f = _goal_formula(ty, props, number)
+            hyps.extend(Hyp(_base(n), f, "✝" not in n) for n in names.split())
+    target = _goal_formula(lines[-1][1:], props, len(lines))
+    return Goal(tuple(hyps), target, tag)
+
+
+def _base(display: str) -> str:
+    return display.split("✝", 1)[0]
+
+
+def _goal_formula(text: str, props: set[str], line: int) -> Formula:
+    try:
+        ts = TokenStream(tokenize(text))
+        f = parse_formula_tokens(ts)
+        if ts.peek().kind != "eof":
+            raise SyntaxFault(f"unexpected token '{ts.peek().text}'")
+    except SyntaxFault as fault:
+        raise StatementError(fault.message, line, fault.column or 1) from None
+    stack = [f]
+    while stack:
+        g = stack.pop()
+        if type(g) is Atom and g.name not in props:
+            raise StatementError(f"unknown identifier '{g.name}'", line, 1)
+        stack.extend(getattr(g, s) for s in ("arg", "left", "right") if hasattr(g, s))
+    return f
+
+
+# ---------------------------------------------------------------------------- definitional equality
+
+
+@dataclass(frozen=True, slots=True)
+class _Meta(Formula):
+    """A metavariable standing for an unknown proposition during elaboration."""
+
+    id: int
+
+
+@lru_cache(maxsize=1 << 16)
+def _nf(f: Formula) -> Formula:
+    cls = type(f)
+    if cls is Not:
+        return Imp(_nf(f.arg), FALSE)
+    if cls in (And, Or, Imp, Iff):
+        return cls(_nf(f.left), _nf(f.right))
+    return f
+
+
+def defeq(a: Formula, b: Formula) -> bool:
+    """Definitional equality on the fragment: syntactic up to unfolding ``¬``."""
+    return a == b or _nf(a) == _nf(b)
+
+
+def _arrow(f: Formula) -> tuple[Formula, Formula] | None:
+    """``f`` as ``dom → cod`` after unfolding ``¬`` (Lean's ``whnf``), else ``None``."""
+    cls = type(f)
+    if cls is Imp:
+        return f.left, f.right
+    if cls is Not:
+        return f.arg, FALSE
+    return None
+
+
+def _walk(f: Formula, s: dict[int, Formula]) -> Formula:
+    while type(f) is _Meta and f.id in s:
+        f = s[f.id]
+    return f
+
+
+def _inst(f: Formula, s: dict[int, Formula]) -> Formula:
+    cls = type(f)
+    if cls is _Meta:
+        g = _walk(f, s)
+        return g if type(g) is _Meta else _inst(g, s)
+    if cls is Not:
+        return Not(_inst(f.arg, s))
+    if cls in (And, Or, Imp, Iff):
+        return cls(_inst(f.left, s), _inst(f.right, s))
+    return f
+
+
+def _has_meta(f: Formula) -> bool:
+    cls = type(f)
+    if cls is _Meta:
+        return True
+    if cls is Not:
+        return _has_meta(f.arg)
+    if cls in (And, Or, Imp, Iff):
+        return _has_meta(f.left) or _has_meta(f.right)
+    return False
+
+
+def _unify(a: Formula, b: Formula, s: dict[int, Formula]) -> bool:
+    a, b = _walk(a, s), _walk(b, s)
+    if a == b:
+        return True
+    if type(a) is _Meta or type(b) is _Meta:
+        meta, other = (a, b) if type(a) is _Meta else (b, a)
+        other = _inst(other, s)
+        if _occurs(meta.id, other):
+            return False
+        s[meta.id] = other
+        return True
+    if type(a) is Not:
+        a = Imp(a.arg, FALSE)
+    if type(b) is Not:
+        b = Imp(b.arg, FALSE)
+    cls = type(a)
+    if cls is not type(b):
+        return False
+    if cls is Atom:
+        return a.name == b.name
+    if cls in (Top, Bot):
+        return True
+    return _unify(a.left, b.left, s) and _unify(a.right, b.right, s)
+
+
+def _occurs(mid: int, f: Formula) -> bool:
+    return _has_meta(f) and any(m == mid for m in _metas(f))
+
+
+def _metas(f: Formula) -> list[int]:
+    cls = type(f)
+    if cls is _Meta:
+        return [f.id]
+    if cls is Not:
+        return _metas(f.arg)
+    if cls in (And, Or, Imp, Iff):
+        return _metas(f.left) + _metas(f.right)
+    return []
+
+
+# ---------------------------------------------------------------------------- elaboration
+
+_A, _B, _C = Atom("?0"), Atom("?1"), Atom("?2")
+# name -> (number of implicit Prop arguments ?0.., explicit (binder, type) params, result)
+_GLOBALS: dict[str, tuple[int, tuple[tuple[str, Formula], ...], Formula]] = {
+    "trivial": (0, (), TRUE),
+    "True.intro": (0, (), TRUE),
+    "id": (1, (("a", _A),), _A),
+    "absurd": (2, (("h₁", _A), ("h₂", Not(_A))), _B),
+    "False.elim": (1, (("h", FALSE),), _A),
+    "Or.inl": (2, (("h", _A),), Or(_A, _B)),
+    "Or.inr": (2, (("h", _B),), Or(_A, _B)),
+    "Or.elim": (3, (("h", Or(_A, _B)), ("left", Imp(_A, _C)), ("right", Imp(_B, _C))), _C),
+    "And.intro": (2, (("left", _A), ("right", _B)), And(_A, _B)),
+    "And.left": (2, (("self", And(_A, _B)),), _A),
+    "And.right": (2, (("self", And(_A, _B)),), _B),
+    "Iff.intro": (2, (("mp", Imp(_A, _B)), ("mpr", Imp(_B, _A))), Iff(_A, _B)),
+    "Iff.mp": (2, (("self", Iff(_A, _B)),), Imp(_A, _B)),
+    "Iff.mpr": (2, (("self", Iff(_A, _B)),), Imp(_B, _A)),
+    "Iff.rfl": (1, (), Iff(_A, _A)),
+    "Classical.byContradiction": (1, (("h", Imp(Not(_A), FALSE)),), _A),
+}
+# Root-namespace constants of Lean/Mathlib that look like local names: an unknown
+# identifier is only a certain error when it is none of these.
+_REAL_GLOBALS = frozenset({"mt", "em", "rfl", "not", "and", "or", "xor", "cast", "congr", "congrArg",
+                           "congrFun", "funext", "propext", "default", "decide", "ite", "dite",
+                           "inferInstance", "nofun", "nomatch", "show", "imp", "iff"})
+_PROJECTIONS = {
+    (And, "1"): lambda f: f.left, (And, "left"): lambda f: f.left,
+    (And, "2"): lambda f: f.right, (And, "right"): lambda f: f.right,
+    (Iff, "1"): lambda f: Imp(f.left, f.right), (Iff, "mp"): lambda f: Imp(f.left, f.right),
+    (Iff, "2"): lambda f: Imp(f.right, f.left), (Iff, "mpr"): lambda f: Imp(f.right, f.left),
+}
+
+
+def _lookup(hyps: tuple[Hyp, ...] | list[Hyp], name: str) -> Hyp | None:
+    for h in reversed(hyps):
+        if h.accessible and h.name == name:
+            return h
+    return None
+
+
+def _unknown(name: str) -> Exception:
+    if "." not in name and "_" not in name and name[:1].islower() and name not in _REAL_GLOBALS:
+        return TacticFailure(f"unknown identifier '{name}'")
+    return OutsideFragment(f"'{name}' is neither a hypothesis nor a constant the sandbox knows; {OUTSIDE}")
+
+
+def _resolve_formula(f: Formula, hyps: tuple[Hyp, ...] | list[Hyp]) -> Formula:
+    """Bind the atoms of a formula written in a tactic to the ``Prop`` variables in scope."""
+    cls = type(f)
+    if cls is Atom:
+        h = _lookup(hyps, f.name)
+        if h is None:
+            raise _unknown(f.name)
+        if h.type is not None:
+            raise TacticFailure(f"type expected, got\n  ({f.name} : {pp(h.type)})")
+        return Atom(h.atom)
+    if cls is Not:
+        return Not(_resolve_formula(f.arg, hyps))
+    if cls in (And, Or, Imp, Iff):
+        return cls(_resolve_formula(f.left, hyps), _resolve_formula(f.right, hyps))
+    return f
+
+
+class _Elab:
+    """Bidirectional type checking of proof terms against a local context."""
+
+    def __init__(self, goal: Goal):
+        self.goal = goal
+        self.hyps = list(goal.hyps)
+        self.subst: dict[int, Formula] = {}
+        self.fresh = count()
+
+    def show(self, f: Formula) -> str:
+        return render(replace(self.goal, hyps=tuple(self.hyps), target=_inst(f, self.subst))).rsplit("⊢ ", 1)[1]
+
+    def instantiate(self, name: str) -> tuple[int, list[str], Formula]:
+        """A global's type with fresh metavariables, its explicit binder names and implicit count."""
+        n_impl, params, result = _GLOBALS[name]
+        metas = {f"?{i}": _Meta(next(self.fresh)) for i in range(n_impl)}
+        ty = result
+        for _, p in reversed(params):
+            ty = Imp(p, ty)
+        return n_impl, [b for b, _ in params], _subst_atoms(ty, metas)
+
+    def ref(self, name: str) -> Formula:
+        h = _lookup(self.hyps, name)
+        if h is not None:
+            if h.type is None:
+                raise TacticFailure(f"type mismatch: '{name}' is a proposition, not a proof of one")
+            return h.type
+        parts = name.split(".")
+        for k in range(len(parts) - 1, 0, -1):
+            h = _lookup(self.hyps, ".".join(parts[:k]))
+            if h is not None and h.type is not None:
+                ty = h.type
+                for field in parts[k:]:
+                    ty = self.project(ty, field)
+                return ty
+        if name in _GLOBALS:
+            return self.instantiate(name)[2]
+        raise _unknown(name)
+
+    def project(self, ty: Formula, field: str) -> Formula:
+        ty = _walk(ty, self.subst)
+        if type(ty) is _Meta:
+            raise OutsideFragment(f"projection '.{field}' of a term of unknown type is {OUTSIDE}")
+        get = _PROJECTIONS.get((type(ty), field))
+        if get is not None:
+            return get(ty)
+        if field.isdigit():
+            if type(ty) in (And, Iff):
+                raise TacticFailure(f"invalid projection, structure has only 2 field(s)\n  {self.show(ty)}")
+            raise TacticFailure(f"invalid projection, structure expected\n  {self.show(ty)}")
+        raise OutsideFragment(f"field notation '.{field}' on '{self.show(ty)}' is {OUTSIDE}")
+
+    def infer(self, term: Term, expected: Formula | None = None) -> Formula:
+        cls = type(term)
+        if cls is Ref:
+            return self.ref(term.name)
+        if cls is Proj:
+            return self.project(self.infer(term.term), term.field)
+        if cls is App:
+            return self.app(term, expected)
+        raise OutsideFragment(f"this term needs a known expected type; {OUTSIDE}")
+
+    def app(self, term: App, expected: Formula | None) -> Formula:
+        fn_ty = self.infer(term.fn)
+        if expected is not None:
+            result = fn_ty
+            for _ in term.args:
+                arrow = _arrow(_walk(result, self.subst))
+                if arrow is None:
+                    break
+                result = arrow[1]
+            else:
+                if not _unify(result, expected, self.subst):
+                    raise self.mismatch(term, result, expected)
+        cur = fn_ty
+        for arg in term.args:
+            arrow = _arrow(_walk(cur, self.subst))
+            if arrow is None:
+                if type(_walk(cur, self.subst)) is _Meta:
+                    raise OutsideFragment(f"applying a term of unknown type is {OUTSIDE}")
+                raise TacticFailure(f"function expected\n  {self.show(cur)}")
+            self.check(arg, arrow[0])
+            cur = arrow[1]
+        return cur
+
+    def mismatch(self, term: Term, got: Formula, expected: Formula) -> TacticFailure:
+        return TacticFailure(f"type mismatch\n  {_term_text(term)}\nhas type\n  {self.show(got)} : Prop\n"
+                             f"but is expected to have type\n  {self.show(expected)} : Prop")
+
+    def known(self, expected: Formula, what: str) -> Formula:
+        ty = _walk(expected, self.subst)
+        if _has_meta(_inst(ty, self.subst)):
+            raise OutsideFragment(f"{what} against a partly unknown type is {OUTSIDE}")
+        return _inst(ty, self.subst)
+
+    def check(self, term: Term, expected: Formula) -> None:
+        cls = type(term)
+        if cls is Fun:
+            self.check_fun(term, expected)
+        elif cls is Anon:
+            self.check_anon(term, expected)
+        else:
+            got = self.infer(term, expected)
+            if not _unify(got, expected, self.subst):
+                raise self.mismatch(term, got, expected)
+
+    def check_fun(self, term: Fun, expected: Formula) -> None:
+        ty = self.known(expected, "'fun'")
+        depth = len(self.hyps)
+        for name, ann in term.binders:
+            arrow = _arrow(ty)
+            if arrow is None:
+                del self.hyps[depth:]
+                raise TacticFailure(f"type mismatch: 'fun' where a proof of\n  {self.show(ty)}\nis expected")
+            if ann is not None and not defeq(_resolve_formula(ann, self.hyps), arrow[0]):
+                del self.hyps[depth:]
+                raise TacticFailure(f"type mismatch in the binder '{name}' of 'fun'")
+            self.hyps.append(Hyp(name or "x", arrow[0], name is not None))
+            ty = arrow[1]
+        try:
+            self.check(term.body, ty)
+        finally:
+            del self.hyps[depth:]
+
+    def check_anon(self, term: Anon, expected: Formula) -> None:
+        ty = self.known(expected, "'⟨…⟩'")
+        fields = _struct_fields(ty)
+        if fields is None:
+            raise TacticFailure("invalid constructor ⟨...⟩, expected type must be an inductive type "
+                                f"with only one constructor \n  {self.show(ty)}")
+        items = term.items
+        if len(items) < len(fields) or (not fields and items):
+            raise TacticFailure(f"invalid constructor ⟨...⟩, insufficient number of arguments, constructs "
+                                f"'{_CTOR[type(ty)]}' has #{len(fields)} explicit fields, "
+                                f"but only #{len(items)} provided")
+        if len(items) > len(fields):
+            items = items[:len(fields) - 1] + (Anon(items[len(fields) - 1:]),)
+        for item, field in zip(items, fields):
+            self.check(item, field)
+
+
+_CTOR = {And: "And.intro", Iff: "Iff.intro", Top: "True.intro"}
+
+
+def _struct_fields(ty: Formula) -> tuple[Formula, ...] | None:
+    cls = type(ty)
+    if cls is And:
+        return ty.left, ty.right
+    if cls is Iff:
+        return Imp(ty.left, ty.right), Imp(ty.right, ty.left)
+    if cls is Top:
+        return ()
+    return None
+
+
+def _subst_atoms(f: Formula, m: dict[str, Formula]) -> Formula:
+    cls = type(f)
+    if cls is Atom:
+        return m.get(f.name, f)
+    if cls is Not:
+        return Not(_subst_atoms(f.arg, m))
+    if cls in (And, Or, Imp, Iff):
+        return cls(_subst_atoms(f.left, m), _subst_atoms(f.right, m))
+    return f
+
+
+def _term_text(term: Term) -> str:
+    cls = type(term)
+    if cls is Ref:
+        return term.name
+    if cls is App:
+        return " ".join(_term_text(t) if type(t) is Ref else f"({_term_text(t)})" for t in (term.fn, *term.args))
+    if cls is Proj:
+        return f"({_term_text(term.term)}).{term.field}"
+    if cls is Anon:
+        return "⟨" + ", ".join(_term_text(t) for t in term.items) + "⟩"
+    return "fun " + " ".join(n or "_" for n, _ in term.binders) + " => " + _term_text(term.body)
+
+
+# ---------------------------------------------------------------------------- tactics on one goal
+
+
+def _child_tag(parent: str, name: str, new_goals: int) -> str:
+    """Lean's ``apply`` tagging: one new goal inherits the tag, several get ``parent.name``."""
+    if new_goals == 1:
+        return parent
+    return f"{parent}.{name}" if parent else name
+
+
+def _intro(goal: Goal, names: tuple[str | None, ...], all_: bool) -> list[Goal]:
+    hyps, target = list(goal.hyps), goal.target
+    if all_:
+        while type(target) is Imp:
+            hyps.append(Hyp("a", target.left, False))
+            target = target.right
+        return [Goal(tuple(hyps), target, goal.tag)]
+    for name in names:
+        arrow = _arrow(target)
+        if arrow is None:
+            raise TacticFailure("tactic 'introN' failed, insufficient number of binders")
+        hyps.append(Hyp(name or "a", arrow[0], name is not None))
+        target = arrow[1]
+    return [Goal(tuple(hyps), target, goal.tag)]
+
+
+def _apply(goal: Goal, term: Term) -> list[Goal]:
+    el = _Elab(goal)
+    names: list[str] = []
+    n_impl = 0
+    if type(term) is Ref and _lookup(goal.hyps, term.name) is None and term.name in _GLOBALS:
+        n_impl, names, ty = el.instantiate(term.name)
+    else:
+        if type(term) is App and type(term.fn) is Ref and _lookup(goal.hyps, term.fn.name) is None \
+                and term.fn.name in _GLOBALS:
+            names = list(_GLOBALS[term.fn.name][1])[len(term.args):]
+            names = [b for b, _ in names]
+        ty = el.infer(term)
+    premises: list[tuple[str, Formula]] = []
+    suffixes = [ty]
+    while (arrow := _arrow(_walk(suffixes[-1], el.subst))) is not None:
+        premises.append((names[len(premises)] if len(premises) < len(names) else "a", arrow[0]))
+        suffixes.append(arrow[1])
+    n = len(premises)
+    if type(_walk(suffixes[-1], el.subst)) is _Meta:
+        candidates = [n]
+    else:
+        target_args, t = 0, goal.target
+        while (arrow := _arrow(t)) is not None:
+            target_args, t = target_args + 1, arrow[1]
+        candidates = list(range(max(0, n - target_args), n + 1))
+    for k in candidates:
+        subst = dict(el.subst)
+        if not _unify(suffixes[k], goal.target, subst):
+            continue
+        new_goals = []
+        for binder, prem in premises[:k]:
+            prem = _inst(prem, subst)
+            if _has_meta(prem):
+                raise OutsideFragment(f"'apply' leaving metavariables as goals is {OUTSIDE}")
+            new_goals.append(Goal(goal.hyps, prem, _child_tag(goal.tag, binder, n_impl + k)))
+        if any(type(_walk(_Meta(i), subst)) is _Meta for i in range(next(el.fresh))):
+            raise OutsideFragment(f"'apply' leaving metavariables as goals is {OUTSIDE}")
+        return new_goals
+    raise TacticFailure(f"tactic 'apply' failed to unify\n  {el.show(suffixes[-1] if n else ty)}\n"
+                        f"with\n  {el.show(goal.target)}")
+
+
+def _exact(goal: Goal, term: Term) -> list[Goal]:
+    _Elab(goal).check(term, goal.target)
+    return []
+
+
+def _have(goal: Goal, tac: Have) -> list[Goal]:
+    el = _Elab(goal)
+    if tac.type is not None:
+        ty = _resolve_formula(tac.type, goal.hyps)
+        el.check(tac.term, ty)
+    else:
+        ty = _inst(el.infer(tac.term), el.subst)
+        if _has_meta(ty):
+            raise OutsideFragment(f"'have' with an undetermined type is {OUTSIDE}")
+    return [Goal(goal.hyps + (Hyp(tac.name, ty),), goal.target, goal.tag)]
+
+
+_CONSTRUCTORS = {  # target class -> [(new-goal binder, field getter)], implicit argument count
+    And: ([("left", lambda f: f.left), ("right", lambda f: f.right)], 2),
+    Iff: ([("mp", lambda f: Imp(f.left, f.right)), ("mpr", lambda f: Imp(f.right, f.left))], 2),
+    Top: ([], 0),
+}
+
+
+def _constructor(goal: Goal) -> list[Goal]:
+    t = goal.target
+    if type(t) is Or:
+        return _left_right(goal, "left")
+    spec = _CONSTRUCTORS.get(type(t))
+    if spec is None:
+        if type(t) is Bot:
+            raise TacticFailure("tactic 'constructor' failed, no applicable constructor found")
+        raise TacticFailure("tactic 'constructor' failed, target is not an inductive datatype")
+    fields, n_impl = spec
+    return [Goal(goal.hyps, get(t), _child_tag(goal.tag, b, n_impl + len(fields))) for b, get in fields]
+
+
+def _left_right(goal: Goal, which: str) -> list[Goal]:
+    t = goal.target
+    if type(t) is not Or:
+        if type(t) in (And, Iff, Top, Bot):
+            raise TacticFailure(f"{which} tactic works for inductive types with exactly 2 constructors")
+        raise TacticFailure(f"tactic '{which}' failed, target is not an inductive datatype")
+    return [Goal(goal.hyps, t.left if which == "left" else t.right, _child_tag(goal.tag, "h", 3))]
+
+
+def _assumption_holds(goal: Goal) -> bool:
+    return any(h.type is not None and defeq(h.type, goal.target) for h in goal.hyps)
+
+
+def _contradiction_holds(goal: Goal) -> bool | None:
+    """True if Lean's ``contradiction`` closes the goal, None when the sandbox cannot tell."""
+    proofs = [h.type for h in goal.hyps if h.type is not None]
+    if any(type(t) is Bot for t in proofs):
+        return True
+    unsure = False
+    for t in proofs:
+        if type(t) is Not and any(defeq(u, t.arg) for u in proofs):
+            return True
+        if type(t) is Imp and type(t.right) is Bot and any(defeq(u, t.left) for u in proofs):
+            unsure = True
+    return None if unsure else False
+
+
+def _decide(goal: Goal) -> bool | None:
+    """Lean's ``decide`` closes only variable-free true targets; those are left undecided here."""
+    t = goal.target
+    if _atoms_free(t) and _evaluate(t):
+        return None
+    return False
+
+
+def _atoms_free(f: Formula) -> bool:
+    cls = type(f)
+    if cls is Atom:
+        return False
+    if cls is Not:
+        return _atoms_free(f.arg)
+    if cls in (And, Or, Imp, Iff):
+        return _atoms_free(f.left) and _atoms_free(f.right)
+    return True
+
+
+def _evaluate(f: Formula) -> bool:
+    cls = type(f)
+    if cls is Top:
+        return True
+    if cls is Not:
+        return not _evaluate(f.arg)
+    if cls is And:
+        return _evaluate(f.left) and _evaluate(f.right)
+    if cls is Or:
+        return _evaluate(f.left) or _evaluate(f.right)
+    if cls is Imp:
+        return not _evaluate(f.left) or _evaluate(f.right)
+    if cls is Iff:
+        return _evaluate(f.left) == _evaluate(f.right)
+    return False
+
+
+def _iff_refl(goal: Goal) -> bool:
+    t = goal.target
+    return type(t) is Iff and defeq(t.left, t.right)
+
+
+def _trivial_holds(goal: Goal) -> bool | None:
+    """Lean's ``trivial`` macro: assumption | rfl | contradiction | decide | True.intro |
+    And.intro <;> trivial. None when only an undecided alternative could succeed."""
+    t = goal.target
+    if type(t) is Top or _assumption_holds(goal) or _iff_refl(goal):
+        return True
+    verdicts = [_contradiction_holds(goal), _decide(goal)]
+    if type(t) is And:
+        parts = [_trivial_holds(replace(goal, target=t.left)), _trivial_holds(replace(goal, target=t.right))]
+        verdicts.append(False if False in parts else (True if all(parts) else None))
+    if True in verdicts:
+        return True
+    return None if None in verdicts else False
+
+
+def _closing(name: str, verdict: bool | None, goal: Goal) -> list[Goal]:
+    if verdict:
+        return []
+    if verdict is None:
+        raise OutsideFragment(f"whether '{name}' closes this goal depends on Lean details beyond the sandbox; "
+                              f"{OUTSIDE}")
+    raise TacticFailure(f"tactic '{name}' failed\n{render(goal)}")
+
+
+_FIELD_CTORS = {  # hypothesis class -> [(constructor, [(field name, getter)])]
+    And: [("intro", [("left", lambda f: f.left), ("right", lambda f: f.right)])],
+    Iff: [("intro", [("mp", lambda f: Imp(f.left, f.right)), ("mpr", lambda f: Imp(f.right, f.left))])],
+    Or: [("inl", [("h", lambda f: f.left)]), ("inr", [("h", lambda f: f.right)])],
+    Top: [("intro", [])],
+    Bot: [],
+}
+
+
+def _split(goal: Goal, index: int, names: list[list[str | None]] | None = None) -> list[tuple[Goal, list[int]]]:
+    """``cases`` on hypothesis ``index``: one goal per constructor, the hypothesis removed and
+    its fields appended (named from ``names``, else inaccessible). Returns each goal with the
+    positions of the new fields."""
+    h = goal.hyps[index]
+    ctors = _FIELD_CTORS.get(type(h.type))
+    if ctors is None:
+        raise TacticFailure("tactic 'cases' failed, major premise type is not an inductive type\n  "
+                            f"{pp(h.type) if h.type is not None else 'Prop'}")
+    rest = goal.hyps[:index] + goal.hyps[index + 1:]
+    out = []
+    for c, (ctor, fields) in enumerate(ctors):
+        new = []
+        for f, (field, get) in enumerate(fields):
+            given = names[c][f] if names else None
+            new.append(Hyp(given, get(h.type)) if given else Hyp(field, get(h.type), False))
+        tag = f"{goal.tag}.{ctor}" if goal.tag else ctor
+        out.append((Goal(rest + tuple(new), goal.target, tag), list(range(len(rest), len(rest) + len(new)))))
+    return out
+
+
+def _major(goal: Goal, term: Term) -> tuple[Goal, int]:
+    """The hypothesis a ``cases``/``rcases`` works on; a compound term is first added as one."""
+    if type(term) is Ref:
+        for i in range(len(goal.hyps) - 1, -1, -1):
+            h = goal.hyps[i]
+            if h.accessible and h.name == term.name:
+                if h.type is None:
+                    raise TacticFailure(f"tactic 'cases' failed, major premise type is not an inductive type\n"
+                                        f"  Prop")
+                return goal, i
+    el = _Elab(goal)
+    ty = _inst(el.infer(term), el.subst)
+    if _has_meta(ty):
+        raise OutsideFragment(f"case analysis on a term of undetermined type is {OUTSIDE}")
+    return Goal(goal.hyps + (Hyp("x", ty, False),), goal.target, goal.tag), len(goal.hyps)
+
+
+def _rcases(goal: Goal, term: Term, pattern: Pattern) -> list[Goal]:
+    if type(pattern) is PName:
+        if type(term) is Ref and _lookup(goal.hyps, term.name) is not None:
+            raise OutsideFragment(f"renaming a hypothesis with rcases/obtain is {OUTSIDE}")
+        el = _Elab(goal)
+        ty = _inst(el.infer(term), el.subst)
+        if _has_meta(ty):
+            raise OutsideFragment(f"'obtain' with an undetermined type is {OUTSIDE}")
+        return [Goal(goal.hyps + (Hyp(pattern.name or "x", ty, pattern.name is not None),), goal.target,
+                     goal.tag)]
+    goal, index = _major(goal, term)
+    return _destruct(goal, index, pattern)
+
+
+def _destruct(goal: Goal, index: int, pattern: Pattern) -> list[Goal]:
+    ty = goal.hyps[index].type
+    ctors = _FIELD_CTORS.get(type(ty))
+    if ctors is None:
+        raise OutsideFragment(f"rcases patterns on '{pp(ty) if ty is not None else 'Prop'}' are {OUTSIDE}")
+    if not ctors:
+        return []
+    per_ctor = _align(pattern, ctors)
+    names = [[p.name if type(p) is PName else None for p in pats] for pats in per_ctor]
+    out: list[Goal] = []
+    for (g, positions), pats in zip(_split(goal, index, names), per_ctor):
+        out.extend(_destruct_fields(g, list(zip(positions, pats))))
+    return out
+
+
+def _destruct_fields(goal: Goal, todo: list[tuple[int, Pattern]]) -> list[Goal]:
+    """Destructure the fields left to right as Lean's rcases does: each ``cases`` removes one
+    hypothesis (shifting later siblings down by one) and appends its own fields at the end."""
+    for k, (pos, pat) in enumerate(todo):
+        if type(pat) is PName:
+            continue
+        out = []
+        for g in _destruct(goal, pos, pat):
+            rest = [(p - 1, q) for p, q in todo[k + 1:]]
+            out.extend(_destruct_fields(g, rest))
+        return out
+    return [goal]
+
+
+def _align(pattern: Pattern, ctors: list) -> list[list[Pattern]]:
+    if len(ctors) == 2:
+        if type(pattern) is not PAlts:
+            raise OutsideFragment(f"this rcases pattern for a disjunction is {OUTSIDE}")
+        alts = pattern.alts
+        second = alts[1] if len(alts) == 2 else PAlts(alts[1:])
+        return [[alts[0]], [second]]
+    if type(pattern) is not PTuple:
+        raise OutsideFragment(f"this rcases pattern for a structure is {OUTSIDE}")
+    fields = len(ctors[0][1])
+    items = list(pattern.items)
+    if len(items) > fields:
+        if fields == 0:
+            raise OutsideFragment(f"this rcases pattern for 'True' is {OUTSIDE}")
+        items = items[:fields - 1] + [PTuple(tuple(items[fields - 1:]))]
+    items += [PName(None)] * (fields - len(items))
+    return [items]
+
+
+def _cases(goal: Goal, term: Term) -> list[Goal]:
+    goal, index = _major(goal, term)
+    return [g for g, _ in _split(goal, index)]
+
+
+def _by_cases(goal: Goal, tac: ByCases) -> list[Goal]:
+    f = _resolve_formula(tac.formula, goal.hyps)
+    name, accessible = (tac.name, True) if tac.name else ("h", False)
+    return [Goal(goal.hyps + (Hyp(name, f, accessible),), goal.target, "pos"),
+            Goal(goal.hyps + (Hyp(name, Not(f), accessible),), goal.target, "neg")]
+
+
+def _by_contra(goal: Goal, name: str) -> list[Goal]:
+    t = goal.target
+    assumed = t.arg if type(t) is Not else Not(t)
+    return [Goal(goal.hyps + (Hyp(name, assumed),), FALSE, goal.tag)]
+
+
+def _basic(goal: Goal, name: str) -> list[Goal]:
+    if name == "constructor":
+        return _constructor(goal)
+    if name in ("left", "right"):
+        return _left_right(goal, name)
+    if name == "exfalso":
+        return [replace(goal, target=FALSE)]
+    if name == "assumption":
+        return _closing(name, _assumption_holds(goal), goal)
+    if name == "contradiction":
+        return _closing(name, _contradiction_holds(goal), goal)
+    if name == "trivial":
+        return _closing(name, _trivial_holds(goal), goal)
+    return _closing(name, _iff_refl(goal), goal)  # rfl
+
+
+_ON_MAIN_GOAL = {
+    Intro: lambda g, t: _intro(g, t.names, t.all_),
+    Exact: lambda g, t: _exact(g, t.term),
+    Apply: lambda g, t: _apply(g, t.term),
+    Cases: lambda g, t: _cases(g, t.term),
+    RCases: lambda g, t: _rcases(g, t.term, t.pattern),
+    Have: _have,
+    ByCases: _by_cases,
+    ByContra: lambda g, t: _by_contra(g, t.name),
+    Basic: lambda g, t: _basic(g, t.name),
+}
+
+# ---------------------------------------------------------------------------- combinators
+
+_REPEAT_LIMIT = 64
+Goals = tuple[Goal, ...]
+
+
+def _unsolved(goals: Goals) -> TacticFailure:
+    return TacticFailure("unsolved goals\n" + "\n\n".join(render(g) for g in goals))
+
+
+def _no_goals() -> TacticFailure:
+    return TacticFailure("no goals to be proved")
+
+
+def _find_case(goals: Goals, tag: str) -> int:
+    dotted = "." + tag
+    for match in (lambda t: t == tag, lambda t: t.endswith(dotted), lambda t: t.startswith(tag + ".")):
+        for i, g in enumerate(goals):
+            if match(g.tag):
+                return i
+    raise TacticFailure(f"Case tag '{tag}' not found.\n\nAvailable tags: "
+                        + ", ".join(f"'{g.tag}'" for g in goals if g.tag))
+
+
+def run(tac: Tactic, goals: Goals) -> Goals:
+    """Run one tactic (tree) on the goal list, Lean-style: acting on the main goal."""
+    cls = type(tac)
+    prim = _ON_MAIN_GOAL.get(cls)
+    if prim is not None:
+        if cls is Basic and tac.name in ("skip", "done"):
+            if tac.name == "done" and goals:
+                raise _unsolved(goals)
+            return goals
+        if not goals:
+            raise _no_goals()
+        return tuple(prim(goals[0], tac)) + goals[1:]
+    if cls is Seq:
+        for item in tac.items:
+            goals = run(item, goals)
+        return goals
+    if cls is Focus:
+        if not goals:
+            raise _no_goals()
+        left = run(tac.body, goals[:1])
+        if left:
+            raise _unsolved(left)
+        return goals[1:]
+    if cls is Then:
+        if not goals:
+            raise _no_goals()
+        out: list[Goal] = []
+        for g in run(tac.first, goals[:1]):
+            out.extend(run(tac.second, (g,)))
+        return tuple(out) + goals[1:]
+    if cls is CaseTac:
+        if not goals:
+            raise _no_goals()
+        i = 0 if tac.tag is None else _find_case(goals, tac.tag)
+        left = run(tac.body, (replace(goals[i], tag=""),))
+        if left:
+            raise _unsolved(left)
+        return goals[:i] + goals[i + 1:]
+    if cls is First:
+        error: TacticFailure | None = None
+        for alt in tac.alts:
+            try:
+                return run(alt, goals)
+            except TacticFailure as e:
+                error = e
+        raise error  # type: ignore[misc]
+    return _combinator(tac, goals)
+
+
+def _combinator(tac: Combinator, goals: Goals) -> Goals:
+    kind = tac.kind
+    if kind == "try":
+        try:
+            return run(tac.body, goals)
+        except TacticFailure:
+            return goals
+    if kind == "repeat":
+        for _ in range(_REPEAT_LIMIT):
+            try:
+                goals = run(tac.body, goals)
+            except TacticFailure:
+                return goals
+        raise OutsideFragment(f"'repeat' running more than {_REPEAT_LIMIT} times is {OUTSIDE}")
+    out: list[Goal] = []
+    succeeded = False
+    for g in goals:
+        if kind == "all_goals":
+            out.extend(run(tac.body, (g,)))
+            continue
+        try:
+            out.extend(run(tac.body, (g,)))
+            succeeded = True
+        except TacticFailure:
+            out.append(g)
+    if kind == "any_goals" and not succeeded:
+        raise TacticFailure("any_goals failed on every goal")
+    return tuple(out)
+
+
+def run_script(goals: Goals, text: str) -> Goals:
+    """Parse and run a tactic script. Raises ``Forbidden``, ``OutsideFragment`` or ``TacticFailure``."""
+    try:
+        script = parse_tactics(text)
+    except SyntaxFault as fault:
+        where = f"{fault.line}:{fault.column}: " if fault.line else ""
+        if fault.outside:
+            raise OutsideFragment(where + fault.message) from None
+        raise TacticFailure(where + fault.message) from None
+    return run(script, goals)
