@@ -101,17 +101,17 @@ class ProofGraph:
         self._by_key: dict[str, str] = {}
         self._tried: dict[tuple[str, str], str] = {}
         self._states: dict[str, ProofState] = {}
+        self._histories: dict[str, tuple[str, ...]] = {}
         self._next_state = 0
         self._next_dead = 0
         self.graph.add_node(QED, kind="qed", key="", goals=(), depth=-1, parent=None, status=PROVED, expanded=True)
         self._by_key[""] = QED
-        self._new_state_node(tuple(root_goals), depth=0, parent=None)
+        self._new_state_node(tuple(root_goals), key=canonical_goals(tuple(root_goals)), depth=0, parent=None)
 
     # ------------------------------------------------------------------ building
-    def _new_state_node(self, goals: tuple[str, ...], *, depth: int, parent: str | None) -> str:
+    def _new_state_node(self, goals: tuple[str, ...], *, key: str, depth: int, parent: str | None) -> str:
         node = f"s{self._next_state}"
         self._next_state += 1
-        key = canonical_goals(goals)
         self.graph.add_node(
             node, kind="state", key=key, goals=goals, depth=depth, parent=parent, status=OPEN, expanded=False
         )
@@ -142,11 +142,11 @@ class ProofGraph:
         outcome gets its own failed leaf. Statuses are updated.
         """
         if isinstance(result, NewState):
-            child = self._by_key.get(result.state.key)
+            key = result.state.key
+            child = self._by_key.get(key)
             if child is None:
-                child = self._new_state_node(
-                    result.state.goals, depth=self.graph.nodes[parent]["depth"] + 1, parent=parent
-                )
+                depth = self.graph.nodes[parent]["depth"] + 1
+                child = self._new_state_node(result.state.goals, key=key, depth=depth, parent=parent)
                 self._states[child] = result.state
         elif record.outcome in ("proof_complete", "verified"):
             child = QED
@@ -162,13 +162,13 @@ class ProofGraph:
     def _add_edge(self, parent: str, child: str, record: EdgeRecord) -> None:
         self._tried[(parent, record.tactic)] = child
         if not self.graph.has_edge(parent, child):
-            self.graph.add_edge(parent, child, **asdict(record), alternatives=())
+            self.graph.add_edge(parent, child, **vars(record), alternatives=())
             return
-        data = self.graph.edges[parent, child]
+        data = self.graph.adj[parent][child]
         current = EdgeRecord(**{name: data[name] for name in EdgeRecord.__dataclass_fields__})
         if record.logprob > current.logprob:
             record, current = current, record
-            data.update(asdict(current))
+            data.update(vars(current))
         data["alternatives"] = data["alternatives"] + (record,)
 
     def mark_expanded(self, node: str) -> None:
@@ -246,13 +246,19 @@ class ProofGraph:
 
     # ------------------------------------------------------------------ queries
     def history(self, node: str) -> tuple[str, ...]:
-        """Tactics along the path by which ``node`` was first reached from the root."""
-        tactics = []
-        nodes = self.graph.nodes
-        while (parent := nodes[node]["parent"]) is not None:
-            tactics.append(self.graph.edges[parent, node]["tactic"])
-            node = parent
-        return tuple(reversed(tactics))
+        """Tactics along the path by which ``node`` was first reached from the root (memoised)."""
+        chain = []
+        current = node
+        while current not in self._histories:
+            parent = self.graph.nodes[current]["parent"]
+            if parent is None:
+                self._histories[current] = ()
+                break
+            chain.append((parent, current))
+            current = parent
+        for parent, child in reversed(chain):
+            self._histories[child] = (*self._histories[parent], self.graph.adj[parent][child]["tactic"])
+        return self._histories[node]
 
     def successors(self, node: str) -> Iterator[tuple[str, dict]]:
         """``(child, edge data)`` for the state children of ``node`` (dead leaves and ``qed`` excluded)."""
@@ -306,7 +312,7 @@ class ProofGraph:
         self = cls.__new__(cls)
         self.graph = nx.DiGraph()
         self.root = data["root"]
-        self._by_key, self._tried, self._states = {}, {}, {}
+        self._by_key, self._tried, self._states, self._histories = {}, {}, {}, {}
         for entry in data["nodes"]:
             attrs = dict(entry)
             node = attrs.pop("id")
