@@ -1,0 +1,93 @@
+"""Token-level encoding shared by generation, scoring and training.
+
+Generation and training must see the very same token ids for a prompt, or the model is
+sampled from a distribution it was never trained on; both go through these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from prover.models.formats import PromptFormat
+
+__all__ = ["EncodedPair", "encode_prompt", "encode_target", "collate_pairs", "target_logprobs", "score_pairs"]
+
+
+@dataclass(frozen=True)
+class EncodedPair:
+    """Token ids of one (prompt, target) example; ``target`` ends with EOS."""
+
+    prompt: tuple[int, ...]
+    target: tuple[int, ...]
+
+
+def encode_prompt(tokenizer: PreTrainedTokenizerBase, fmt: PromptFormat, prompt: str, max_tokens: int) -> list[int]:
+    """Prompt ids as the model sees them: BOS-prefixed for causal models (when the tokenizer
+    has one) keeping the tail, with the tokenizer's own special tokens for encoders keeping the head."""
+    if fmt.architecture == "seq2seq":
+        return list(tokenizer(prompt, add_special_tokens=True).input_ids)[:max_tokens]
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    ids = list(tokenizer(prompt, add_special_tokens=False).input_ids)
+    return bos + ids[len(ids) - max(max_tokens - len(bos), 0):]
+
+
+def encode_target(tokenizer: PreTrainedTokenizerBase, fmt: PromptFormat, target: str) -> list[int]:
+    """Target ids: the text plus the format's suffix, closed by EOS."""
+    return list(tokenizer(target + fmt.target_suffix, add_special_tokens=False).input_ids) + [tokenizer.eos_token_id]
+
+
+def collate_pairs(
+    pairs: Sequence[EncodedPair], fmt: PromptFormat, pad_id: int, device: torch.device | str
+) -> dict[str, torch.Tensor]:
+    """Right-padded model inputs for teacher forcing; ``labels`` is -100 outside targets."""
+    if fmt.architecture == "seq2seq":
+        inputs = _pad([p.prompt for p in pairs], pad_id)
+        labels = _pad([p.target for p in pairs], -100)
+        return {
+            "input_ids": inputs.to(device),
+            "attention_mask": (_pad([[1] * len(p.prompt) for p in pairs], 0)).to(device),
+            "labels": labels.to(device),
+        }
+    rows = [p.prompt + p.target for p in pairs]
+    ids = _pad(rows, pad_id)
+    labels = _pad([(-100,) * len(p.prompt) + p.target for p in pairs], -100)
+    return {
+        "input_ids": ids.to(device),
+        "attention_mask": _pad([[1] * len(r) for r in rows], 0).to(device),
+        "labels": labels.to(device),
+    }
+
+
+def _pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+    width = max(len(r) for r in rows)
+    return torch.tensor([list(r) + [value] * (width - len(r)) for r in rows], dtype=torch.long)
+
+
+def target_logprobs(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probability of every target token under teacher forcing, and the target mask.
+
+    Both are ``[rows, tokens]``; entries outside the targets are 0 and masked out.
+    """
+    labels = batch["labels"]
+    if model.config.is_encoder_decoder:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).logits
+    else:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+        labels = labels[:, 1:]
+    nll = F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none")
+    return -nll, labels != -100
+
+
+@torch.no_grad()
+def score_pairs(
+    model: PreTrainedModel, fmt: PromptFormat, pad_id: int, pairs: Sequence[EncodedPair]
+) -> list[tuple[float, int]]:
+    """Summed log-probability and token count of each target given its prompt."""
+    batch = collate_pairs(pairs, fmt, pad_id, model.device)
+    logprobs, mask = target_logprobs(model, batch)
+    return [(float(lp[m].sum()), int(m.sum())) for lp, m in zip(logprobs, mask)]

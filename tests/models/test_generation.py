@@ -1,0 +1,105 @@
+"""The transformers proposer: scores, deduplication, seeds and batch invariance."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from prover.models import (
+    EncodedPair,
+    GenerationSettings,
+    TransformersProposer,
+    encode_prompt,
+    get_format,
+    merge_candidates,
+    score_pairs,
+)
+from search.proposer import Candidate, Proposer
+
+FORMATS = {"causal": "sandbox", "seq2seq": "reprover"}
+SAMPLING = GenerationSettings(temperature=1.0, max_new_tokens=10)
+GREEDY = GenerationSettings(temperature=0.0, max_new_tokens=10)
+BEAM = GenerationSettings(beam_search=True, max_new_tokens=10)
+
+
+def _proposer(arch_model, tokenizer, settings):
+    arch, model = arch_model
+    return TransformersProposer(model, tokenizer, get_format(FORMATS[arch]), settings)
+
+
+def _texts(results):
+    return [[c.text for c in cands] for cands in results]
+
+
+def test_is_a_search_proposer(arch_model, tokenizer):
+    proposer = _proposer(arch_model, tokenizer, SAMPLING)
+    assert isinstance(proposer, Proposer)
+    assert proposer.kind == "tactic"
+
+
+@pytest.mark.parametrize("settings", [SAMPLING, BEAM], ids=["sampling", "beam"])
+def test_logprobs_match_teacher_forcing(arch_model, tokenizer, queries, settings):
+    """Each candidate's logprob is the model's own probability of its tokens (EOS included)."""
+    proposer = _proposer(arch_model, tokenizer, settings)
+    fmt = proposer.format
+    compared = 0
+    for query, cands in zip(queries, proposer.propose(queries, 4)):
+        prompt = tuple(encode_prompt(tokenizer, fmt, fmt.render(query), 2048))
+        for cand in cands:
+            ids = tokenizer(cand.text, add_special_tokens=False).input_ids
+            target = tuple(ids) + ((tokenizer.eos_token_id,) if cand.num_tokens == len(ids) + 1 else ())
+            ((logprob, count),) = score_pairs(proposer.model, fmt, tokenizer.pad_token_id, [EncodedPair(prompt, target)])
+            assert count == cand.num_tokens
+            assert cand.logprob == pytest.approx(logprob, abs=1e-3)
+            compared += 1
+    assert compared >= len(queries)
+
+
+@pytest.mark.parametrize("settings", [GREEDY, SAMPLING], ids=["greedy", "sampling"])
+def test_batching_does_not_change_candidates(arch_model, tokenizer, queries, settings):
+    proposer = _proposer(arch_model, tokenizer, settings)
+    together = proposer.propose(queries, 4)
+    alone = [proposer.propose([q], 4)[0] for q in queries]
+    small_batches = _proposer(arch_model, tokenizer, dataclasses.replace(settings, batch_rows=3)).propose(queries[::-1], 4)
+    assert _texts(together) == _texts(alone) == _texts(small_batches[::-1])
+    for a, b in zip(together, alone):
+        assert [c.logprob for c in a] == pytest.approx([c.logprob for c in b], abs=1e-4)
+
+
+def test_seeds_are_per_query(arch_model, tokenizer, queries):
+    proposer = _proposer(arch_model, tokenizer, SAMPLING)
+    again = proposer.propose(queries, 6)
+    assert _texts(again) == _texts(proposer.propose(queries, 6))
+    reseeded = [dataclasses.replace(q, seed=q.seed + 1000) for q in queries]
+    assert _texts(proposer.propose(reseeded, 6)) != _texts(again)
+
+
+def test_sampling_returns_distinct_candidates_best_first(arch_model, tokenizer, queries):
+    for cands in _proposer(arch_model, tokenizer, SAMPLING).propose(queries, 8):
+        assert 1 <= len(cands) <= 8
+        assert len({c.text for c in cands}) == len(cands)
+        assert [c.logprob for c in cands] == sorted((c.logprob for c in cands), reverse=True)
+        assert all(c.text and 0 < c.num_tokens <= 10 for c in cands)
+
+
+def test_greedy_gives_one_candidate_and_k_zero_none(arch_model, tokenizer, queries):
+    proposer = _proposer(arch_model, tokenizer, GREEDY)
+    assert all(len(c) <= 1 for c in proposer.propose(queries, 5))
+    assert proposer.propose(queries, 0) == [[] for _ in queries]
+    assert proposer.propose([], 3) == []
+
+
+def test_merge_keeps_best_logprob_per_text():
+    merged = merge_candidates(
+        [Candidate("a", -3.0, 2), Candidate("b", -1.0, 1), Candidate("a", -0.5, 4), Candidate("", 0.0, 1)], 5
+    )
+    assert merged == [Candidate("a", -0.5, 4), Candidate("b", -1.0, 1)]
+    assert merge_candidates([Candidate("x", -1.0, 1), Candidate("y", -2.0, 1)], 1) == [Candidate("x", -1.0, 1)]
+
+
+def test_format_must_fit_the_architecture(arch_model, tokenizer):
+    arch, model = arch_model
+    wrong = get_format("reprover" if arch == "causal" else "sandbox")
+    with pytest.raises(ValueError, match="needs a"):
+        TransformersProposer(model, tokenizer, wrong)
