@@ -2,7 +2,10 @@
 
 (a) An instant environment (an unbounded tree of states, every step answered at once)
 and an instant proposer (a fixed ranked tactic list): expansions per second of
-best-first and beam, per wall second and per CPU second of the whole process.
+best-first and beam, per wall second and per CPU second of the whole process. The
+proposer is given both as an async ``ProposeFn`` awaited inline (the engine alone) and
+as a blocking ``Proposer`` that ``run_search`` calls in a worker thread (engine plus one
+thread round trip per proposer call).
 
 (b) A proposer that costs a fixed ``--call-ms`` per call whatever the batch size (a GPU
 forward pass): theorems per second with ``--theorems`` searches run concurrently through
@@ -78,14 +81,28 @@ class FixedProposer:
         return [ranked for _ in queries]
 
 
-def overhead(policy: str, params: dict, expansions: int) -> tuple[float, float]:
+class InlinePropose:
+    """``FixedProposer`` as an async ``ProposeFn``: answered on the event loop, no thread."""
+
+    name = "fixed-inline"
+    kind = "tactic"
+
+    def __init__(self) -> None:
+        self.proposer = FixedProposer()
+
+    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
+        return self.proposer.propose(queries, k)
+
+
+def overhead(policy: str, params: dict, expansions: int, proposer: object) -> tuple[float, float]:
     """Expansions per wall second and per CPU second of one budget-bounded search."""
     env = InstantTreeEnv(width=params["k"])
-    budget = Budget(max_expansions=expansions)
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = asyncio.run(
-        run_search(Theorem("bench", "theorem bench : True := by"), env=env, proposer=FixedProposer(), policy=make_policy(policy, **params), budget=budget)
+    theorem = Theorem("bench", "theorem bench : True := by")
+    search = run_search(
+        theorem, env=env, proposer=proposer, policy=make_policy(policy, **params), budget=Budget(max_expansions=expansions)
     )
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = asyncio.run(search)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     assert result.status == "budget" and result.spent.expansions == expansions, result
     return expansions / wall, expansions / cpu
@@ -126,12 +143,13 @@ def main() -> None:
     parser.add_argument("--call-ms", type=float, default=20.0, help="fixed cost of one proposer call")
     args = parser.parse_args()
 
-    print("(a) engine overhead: instant environment, instant proposer (worker thread per call)")
+    print("(a) engine overhead: instant environment, instant proposer")
     print(f"    {args.expansions} expansions of k={args.k} tactics each, one search, budget-bounded")
-    print(f"    {'policy':<12}{'exp/s (wall)':>14}{'exp/s (CPU)':>14}")
+    print(f"    {'policy':<12}{'proposer':<22}{'exp/s (wall)':>14}{'exp/s (CPU)':>14}")
     for policy, params in (("best-first", {"k": args.k}), ("beam", {"k": args.k, "width": 8, "max_depth": 10**6})):
-        per_wall, per_cpu = overhead(policy, params, args.expansions)
-        print(f"    {policy:<12}{per_wall:>14,.0f}{per_cpu:>14,.0f}")
+        for label, proposer in (("inline ProposeFn", InlinePropose()), ("Proposer in thread", FixedProposer())):
+            per_wall, per_cpu = overhead(policy, params, args.expansions, proposer)
+            print(f"    {policy:<12}{label:<22}{per_wall:>14,.0f}{per_cpu:>14,.0f}")
     print()
     print(f"(b) batching: proposer costs {args.call_ms:g} ms per call whatever the batch size")
     print(f"    {args.theorems} theorems, best-first k=4, each proved after {args.depth} expansions")

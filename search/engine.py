@@ -12,10 +12,10 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Awaitable, Protocol, Sequence, TypeVar, runtime_checkable
 
 from lean_env.environment import Environment
-from lean_env.types import EnvCrash, StepResult, Theorem, Verdict
+from lean_env.types import EnvCrash, Theorem, Verdict
 from search.budget import Budget, BudgetExhausted, BudgetTracker
 from search.errors import SearchConfigError
 from search.graph import LOST, PROVED, EdgeRecord, ProofGraph, outcome_of
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from search.policies.base import Policy
 
 __all__ = ["ProposeFn", "ThreadedPropose", "as_propose_fn", "derive_seed", "Step", "SearchEngine", "run_search"]
+
+_T = TypeVar("_T")
 
 
 @runtime_checkable
@@ -141,7 +143,8 @@ class SearchEngine:
                     pending.setdefault((node, candidate.text), candidate)
         granted = self.tracker.grant_env_calls(len(pending)) if pending else 0
         jobs = list(pending.items())[:granted]
-        results = await self._bounded(asyncio.gather(*(self._step(node, tactic) for (node, tactic), _ in jobs)))
+        calls = (self._env_call(self.env.step(self.graph.state(node), tactic)) for (node, tactic), _ in jobs)
+        results = await self._bounded(asyncio.gather(*calls))
         for ((node, tactic), candidate), (result, seconds) in zip(jobs, results):
             kind, message = outcome_of(result)
             record = EdgeRecord(tactic, candidate.logprob, candidate.num_tokens, kind, message, seconds)
@@ -156,9 +159,10 @@ class SearchEngine:
             steps.append([Step(c.text, c.logprob, child) for c, child in tried if child is not None])
         return steps
 
-    async def _step(self, node: str, tactic: str) -> tuple[StepResult, float]:
+    async def _env_call(self, call: Awaitable[_T]) -> tuple[_T, float]:
+        """Await one environment call, timing it into the edge and the env total."""
         started = time.perf_counter()
-        result = await self.env.step(self.graph.state(node), tactic)
+        result = await call
         seconds = time.perf_counter() - started
         self.env_seconds += seconds
         return result, seconds
@@ -174,7 +178,8 @@ class SearchEngine:
         if not fresh:
             return []
         fresh = fresh[: self.tracker.grant_env_calls(len(fresh))]
-        timed = await self._bounded(asyncio.gather(*(self._verify(c.text) for c in fresh)))
+        checks = (self._env_call(self.env.verify(self.theorem, c.text)) for c in fresh)
+        timed = await self._bounded(asyncio.gather(*checks))
         for candidate, (verdict, seconds) in zip(fresh, timed):
             outcome = "verified" if verdict.ok else "verify_failed"
             record = EdgeRecord(candidate.text, candidate.logprob, candidate.num_tokens, outcome, verdict.reason, seconds)
@@ -182,14 +187,7 @@ class SearchEngine:
             self.verdicts[candidate.text] = verdict
         return [verdict for verdict, _ in timed]
 
-    async def _verify(self, text: str) -> tuple[Verdict, float]:
-        started = time.perf_counter()
-        verdict = await self.env.verify(self.theorem, text)
-        seconds = time.perf_counter() - started
-        self.env_seconds += seconds
-        return verdict, seconds
-
-    async def _bounded(self, awaitable):
+    async def _bounded(self, awaitable: Awaitable[_T]) -> _T:
         """Await within the wall-clock budget; overrunning it ends the search."""
         left = self.tracker.remaining_seconds()
         if left is None:
