@@ -147,7 +147,14 @@ class SearchEngine:
         results = await self._bounded(asyncio.gather(*calls))
         for ((node, tactic), candidate), (result, seconds) in zip(jobs, results):
             kind, message = outcome_of(result)
-            record = EdgeRecord(tactic, candidate.logprob, candidate.num_tokens, kind, message, seconds)
+            record = EdgeRecord(
+                tactic=tactic,
+                logprob=candidate.logprob,
+                num_tokens=candidate.num_tokens,
+                outcome=kind,
+                message=message,
+                seconds=seconds,
+            )
             self.graph.add_attempt(node, record, result)
             if isinstance(result, EnvCrash) and result.state_lost:
                 self.graph.mark_lost(node)
@@ -181,8 +188,14 @@ class SearchEngine:
         checks = (self._env_call(self.env.verify(self.theorem, c.text)) for c in fresh)
         timed = await self._bounded(asyncio.gather(*checks))
         for candidate, (verdict, seconds) in zip(fresh, timed):
-            outcome = "verified" if verdict.ok else "verify_failed"
-            record = EdgeRecord(candidate.text, candidate.logprob, candidate.num_tokens, outcome, verdict.reason, seconds)
+            record = EdgeRecord(
+                tactic=candidate.text,
+                logprob=candidate.logprob,
+                num_tokens=candidate.num_tokens,
+                outcome="verified" if verdict.ok else "verify_failed",
+                message=verdict.reason,
+                seconds=seconds,
+            )
             self.graph.add_attempt(node, record)
             self.verdicts[candidate.text] = verdict
         return [verdict for verdict, _ in timed]

@@ -79,8 +79,8 @@ class BatchingPropose:
 
     Searches register with ``attach``/``detach`` so the batcher knows when all of them are
     waiting and a batch cannot grow any further. Requests with different ``k`` go in
-    different calls. When a merged call raises, each request is retried alone, so only
-    the failing search sees the error.
+    different calls. Calls run one at a time (one model, one device). When a merged call
+    raises, each request is retried alone, so only the failing search sees the error.
     """
 
     def __init__(self, proposer: Proposer, config: SchedulerConfig = SchedulerConfig()):
