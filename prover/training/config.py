@@ -1,0 +1,128 @@
+"""Training configuration: frozen sections read from TOML and overridden by flags.
+
+A config file has up to five tables::
+
+    [model]  path = "kaiyuy/leandojo-lean4-tacgen-byt5-small"  # or omit for from-scratch `size`
+             format = "reprover"
+    [data]   source = "sandbox:train"                            # or a LeanDojo .json / whole-proof .jsonl
+    [loss]   kind = "dco-step"; n = 4; threshold = 0.1
+    [optim]  lr = 3e-4; warmup_steps = 100; schedule = "cosine"
+    [train]  batch_size = 32; max_steps = 2000; seed = 0; device = "cpu"; output_dir = "runs/models/x"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from prover.config import ConfigError, _read_mapping, _replace
+from prover.training.losses import LossConfig
+
+__all__ = ["ModelSpec", "DataSpec", "OptimConfig", "TrainConfig", "PRESETS", "load_train_config"]
+
+Schedule = Literal["cosine", "linear", "constant"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The model to train: ``path`` (hub id or directory) to fine-tune, else a from-scratch
+    model of shape ``size`` (see ``prover.models.SCRATCH_SIZES``); ``format`` is its prompt format."""
+
+    path: str | None = None
+    format: str = "sandbox"
+    size: str = "small"
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where examples come from and how long they may be (longer targets are skipped)."""
+
+    source: str = "sandbox:train"
+    max_prompt_tokens: int = 512
+    max_target_tokens: int = 256
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with linear warmup then a cosine, linear or constant schedule."""
+
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.95)
+    warmup_steps: int = 50
+    schedule: Schedule = "cosine"
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("cosine", "linear", "constant"):
+            raise ValueError(f"schedule must be cosine, linear or constant, got {self.schedule!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``max_steps`` wins over ``epochs`` (counted in training units:
+    steps for CE/dco-step, proofs for dco-proof); ``save_every`` 0 saves only at the end."""
+
+    model: ModelSpec = ModelSpec()
+    data: DataSpec = DataSpec()
+    loss: LossConfig = LossConfig()
+    optim: OptimConfig = OptimConfig()
+    output_dir: str = "runs/models/model"
+    batch_size: int = 32
+    max_steps: int | None = None
+    epochs: float = 1.0
+    seed: int = 0
+    device: str = "cpu"
+    save_every: int = 0
+    keep_checkpoints: int = 2
+    max_refill_rounds: int = 8
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (recorded in each checkpoint's ``prover_config.json``)."""
+        return dataclasses.asdict(self)
+
+    def override(self, section: str, **values: Any) -> "TrainConfig":
+        """A copy with fields of one section (``train`` for top-level fields) replaced; ``None`` values are ignored."""
+        values = {k: v for k, v in values.items() if v is not None}
+        if not values:
+            return self
+        if section == "train":
+            if nested := sorted(set(values) & _SECTIONS):
+                raise ConfigError(f"[train] cannot set {', '.join(nested)}; use its own section")
+            return _replace(self, "train", values)
+        if section not in _SECTIONS:
+            raise ConfigError(f"unknown section [{section}]; expected one of {', '.join(sorted(_SECTIONS | {'train'}))}")
+        return dataclasses.replace(self, **{section: _replace(getattr(self, section), section, values)})
+
+
+_SECTIONS = {"model", "data", "loss", "optim"}
+
+PRESETS: dict[str, TrainConfig] = {
+    "sandbox-small": TrainConfig(
+        model=ModelSpec(format="sandbox", size="small"),
+        data=DataSpec(source="sandbox:train", max_prompt_tokens=320, max_target_tokens=128),
+        optim=OptimConfig(lr=2e-3, warmup_steps=40, schedule="cosine"),
+        output_dir="runs/models/sandbox-small",
+        batch_size=32,
+        max_steps=900,
+        seed=0,
+    ),
+}
+
+
+def load_train_config(path: str | Path | None = None, *, base: TrainConfig | None = None) -> TrainConfig:
+    """Read a TOML/YAML training config over ``base`` (defaults when ``None``)."""
+    config = base or TrainConfig()
+    if path is None:
+        return config
+    data = _read_mapping(Path(path))
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        if section == "optim" and "betas" in values:
+            values = {**values, "betas": tuple(values["betas"])}
+        config = config.override(section, **values)
+    return config
