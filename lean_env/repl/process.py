@@ -1,7 +1,7 @@
 """One REPL subprocess: spawn, one request at a time with a deadline, kill.
 
 I/O goes through asyncio subprocess pipes rather than a thread per worker: a deadline
-is ``wait_for`` on a read, cancellation needs no thread hand-off, and hundreds of
+is a timeout around a read, cancellation needs no thread hand-off, and hundreds of
 concurrent steps cost coroutines, not threads. Each REPL runs in its own session
 (process group), so a kill also reaches the real ``repl`` that ``lake env`` spawns;
 ``RLIMIT_AS`` caps every process of the group. An ``atexit`` hook kills whatever is
@@ -17,8 +17,10 @@ import json
 import os
 import resource
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Awaitable, TypeVar
 
 from lean_env.repl.protocol import Request, Response, decode_response, encode_request
 
@@ -27,6 +29,7 @@ __all__ = ["ProcessSpec", "ReplProcess", "WorkerFault", "WorkerTimeout", "Worker
 _STREAM_LIMIT = 256 * 1024 * 1024  # one JSON line can hold a large goal or infotree
 _STDERR_LINES = 20
 _LIVE: set["ReplProcess"] = set()
+_T = TypeVar("_T")
 
 
 class WorkerFault(Exception):
@@ -48,6 +51,19 @@ class ProcessSpec:
     command: tuple[str, ...]
     cwd: Path
     memory_limit_mb: int | None = None
+
+
+async def _within(awaitable: Awaitable[_T], timeout: float) -> _T:
+    """``awaitable`` with a deadline (``TimeoutError``). ``asyncio.timeout`` where it
+    exists, since ``wait_for`` before 3.12 can swallow a cancellation (Ctrl-C) that
+    arrives as the awaited operation completes."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(timeout):
+            return await awaitable
+    try:  # pragma: no cover - Python 3.10 only
+        return await asyncio.wait_for(awaitable, timeout)
+    except asyncio.TimeoutError as exc:  # pragma: no cover
+        raise TimeoutError from exc
 
 
 def _limit_memory(limit_mb: int) -> None:
@@ -105,39 +121,37 @@ class ReplProcess:
             raise WorkerDied(self._death_reason("not running"))
         if self._owed:
             raise RuntimeError("a cancelled request's response is unread; call settle() first")
-        try:
-            self._proc.stdin.write(encode_request(request))
-            self._owed += 1
-            await asyncio.wait_for(self._proc.stdin.drain(), timeout)
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            await self.kill()
-            raise WorkerDied(self._death_reason(f"stdin closed ({exc})")) from exc
-        except asyncio.TimeoutError:
-            await self.kill()
-            raise WorkerTimeout(f"request not accepted within {timeout:g}s") from None
-        return decode_response(await self._read(timeout))
+        self._proc.stdin.write(encode_request(request))
+        self._owed += 1
+        return decode_response(await self._receive(timeout, drain=True))
 
     async def settle(self, timeout: float) -> bool:
         """Read and drop responses owed to cancelled callers; False if the process had
         to be killed because one did not arrive in time or was garbage."""
         try:
             while self._owed:
-                await self._read(timeout)
+                await self._receive(timeout)
         except WorkerFault:
             return False
         return True
 
-    async def _read(self, timeout: float) -> object:
+    async def _receive(self, timeout: float, *, drain: bool = False) -> object:
+        """The next response within ``timeout``; any failure kills the process group."""
         try:
-            raw = await asyncio.wait_for(self._read_json(), timeout)
-        except asyncio.TimeoutError:
+            raw = await _within(self._exchange(drain), timeout)
+        except TimeoutError:
             await self.kill()
             raise WorkerTimeout(f"no response within {timeout:g}s") from None
-        except WorkerDied as exc:
+        except (BrokenPipeError, ConnectionResetError, WorkerDied) as exc:
             await self.kill()
-            raise WorkerDied(self._death_reason(str(exc))) from None
+            raise WorkerDied(self._death_reason(str(exc) or type(exc).__name__)) from None
         self._owed -= 1
         return raw
+
+    async def _exchange(self, drain: bool) -> object:
+        if drain:
+            await self._proc.stdin.drain()
+        return await self._read_json()
 
     async def _read_json(self) -> object:
         """The next response: pretty-printed JSON lines up to a blank line."""
@@ -185,9 +199,9 @@ class ReplProcess:
         self.kill_now()
         await self._proc.wait()
         try:
-            await asyncio.wait_for(self._stderr_task, 1.0)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
-            self._stderr_task.cancel()
+            await _within(self._stderr_task, 1.0)
+        except TimeoutError:
+            pass  # a process outside the group still holds stderr; the reader was cancelled
         self._proc.stdin.close()
 
 

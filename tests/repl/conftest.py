@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -33,22 +34,26 @@ def fake_config(*flags: str, version: str = "v4.24.0", **overrides: object) -> R
     return ReplConfig(**settings)
 
 
-def descendants() -> set[int]:
-    """Live (non-zombie) descendant processes of this test process."""
-    alive = set()
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE:
-                alive.add(child.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
+def running(pid: int) -> bool:
+    """True while ``pid`` is a live process (a zombie awaiting its reaper is not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def still_running(pids: list[int], grace_s: float = 3.0) -> list[int]:
+    """The ``pids`` still running after ``grace_s``: SIGKILL is delivered asynchronously."""
+    deadline = time.monotonic() + grace_s
+    while any(running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return [p for p in pids if running(p)]
 
 
 @pytest.fixture(autouse=True)
 def no_orphans():
     """Every REPL test must leave no process of its own behind."""
-    before = descendants()
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
     yield
-    left = descendants() - before
-    assert not left, f"processes left behind: {left}"
+    new = [c.pid for c in psutil.Process().children(recursive=True) if c.pid not in before]
+    assert not still_running(new), "processes left behind"

@@ -25,7 +25,7 @@ from lean_env.types import (
     Theorem,
 )
 
-from .conftest import HERE, fake_config
+from .conftest import HERE, fake_config, still_running
 
 HEADER = "import Mathlib\nopen Real\n"
 AND = Theorem("t_and", "theorem t_and (x : Nat) (h : x = 1) : x = 1 ∧ x > 0 := by", header=HEADER)
@@ -133,7 +133,7 @@ def test_timeout_kills_and_the_theorem_goes_on_by_replay():
             worker = env.pool.workers[0]
             group = [worker.process.pid] + [c.pid for c in psutil.Process(worker.process.pid).children()]
             assert await env.step(deep, "__hang") == StepTimeout(0.5)
-            assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in group)
+            assert still_running(group) == []
             after = await env.step(deep, "exact h")  # rebuilt from the handle's path on a new REPL
             assert isinstance(after, NewState)
             assert after.state.goals == ("case right\nx : Nat\nh : x = 1\nh2 : x < 2\n⊢ x > 0",)
@@ -322,4 +322,4 @@ def test_ctrl_c_leaves_no_repl_behind(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert "KeyboardInterrupt" in err  # interrupted mid-step, not finished by the 5 s step timeout
-    assert all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in pids)
+    assert still_running(pids) == []

@@ -13,16 +13,9 @@ import pytest
 from lean_env.repl.process import ReplProcess, WorkerDied, WorkerTimeout
 from lean_env.repl.protocol import CommandRequest, CommandResponse, TacticRequest, TacticResponse
 
-from .conftest import HERE, fake_config
+from .conftest import HERE, fake_config, still_running
 
 STATEMENT = "theorem t (x : Nat) (h : x = 1) : x = 1 ∧ x > 0 := by sorry"
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 async def _spawn(*flags: str, **overrides) -> tuple[ReplProcess, int]:
@@ -56,7 +49,7 @@ def test_timeout_kills_the_whole_process_group():
         with pytest.raises(WorkerTimeout):
             await process.request(TacticRequest("__hang", root), 0.5)
         assert not process.alive
-        assert all(_gone(pid) for pid in group)
+        assert still_running(group) == []
 
     asyncio.run(main())
 
@@ -126,4 +119,4 @@ def test_interpreter_exit_without_close_kills_the_group(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30)
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 2, out.stderr
-    assert all(_gone(pid) for pid in pids)
+    assert still_running(pids) == []
