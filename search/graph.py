@@ -89,9 +89,12 @@ class ProofGraph:
     ``parent`` = the node it was first reached from, ``status``, ``expanded``), the shared
     ``qed`` node, and ``x<n>`` dead leaves, one per failed attempt. Edges carry an
     ``EdgeRecord``'s fields; further tactics between the same two nodes are kept in the
-    edge's ``alternatives``. A node is *proved* when an edge leads to a proved node; it is
-    *failed* when it is expanded and cannot reach any proved or still-expandable node, so
-    a cycle of expanded nodes fails as a whole. ``lost`` nodes lost their backend state.
+    edge's ``alternatives``. A node is *proved* when an edge leads to a proved node. It is
+    *failed* when it is expanded and cannot reach any proved or still-expandable node
+    without an edge back to an ancestor (on the path by which that node was first
+    reached): such an edge never helps the root, whose path to that ancestor exists
+    anyway. So a node whose only children lead back to its ancestors fails once expanded,
+    and a cycle of expanded nodes fails as a whole. ``lost`` nodes lost their backend state.
     Live ``ProofState`` handles are kept beside the graph; a reloaded graph has none.
     """
 
@@ -208,9 +211,20 @@ class ProofGraph:
             nodes[current]["status"] = PROVED
             stack.extend(self.graph.predecessors(current))
 
+    def _is_ancestor(self, ancestor: str, node: str) -> bool:
+        """Whether ``ancestor`` lies on the path by which ``node`` was first reached (or is it)."""
+        nodes = self.graph.nodes
+        depth = nodes[ancestor]["depth"]
+        if nodes[ancestor]["kind"] != "state" or depth > nodes[node]["depth"]:
+            return False
+        while nodes[node]["depth"] > depth:
+            node = nodes[node]["parent"]
+        return node == ancestor
+
     def _dead_region(self, start: str) -> list[str] | None:
-        """The expanded open nodes reachable from ``start``, or ``None`` when one of the
-        reachable nodes is proved or still expandable (so ``start`` is alive)."""
+        """The expanded open nodes reachable from ``start`` without edges back to
+        ancestors, or ``None`` when one of them is proved or still expandable (so
+        ``start`` is alive)."""
         nodes = self.graph.nodes
         seen = {start}
         stack = [start]
@@ -224,7 +238,7 @@ class ProofGraph:
                 continue
             region.append(current)
             for child in self.graph.successors(current):
-                if child not in seen:
+                if child not in seen and not self._is_ancestor(child, current):
                     seen.add(child)
                     stack.append(child)
         return region

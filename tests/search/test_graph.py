@@ -64,6 +64,33 @@ def test_a_cycle_of_expanded_nodes_fails_as_a_whole():
     assert g.status(a) == FAILED and g.root_status == FAILED
 
 
+def test_a_node_leading_only_back_to_its_ancestor_fails_while_the_ancestor_is_open():
+    g = ProofGraph(("r",))
+    a = step(g, g.root, "ta", new("a"))
+    b = step(g, g.root, "tb", new("b"))
+    g.mark_expanded(g.root)
+    step(g, a, "undo", new("r"))
+    step(g, a, "bad", TacticError("no"))
+    g.mark_expanded(a)
+    assert g.status(a) == FAILED
+    assert g.root_status == OPEN and g.is_expandable(b)
+    step(g, b, "close", ProofComplete())
+    assert g.root_status == PROVED and g.status(a) == PROVED  # a's way back to r now proves it too
+    assert g.proof_text() == "tb\nclose"
+
+
+def test_a_cross_edge_to_a_live_sibling_keeps_a_node_alive():
+    g = ProofGraph(("r",))
+    a = step(g, g.root, "ta", new("a"))
+    b = step(g, g.root, "tb", new("b"))
+    g.mark_expanded(g.root)
+    assert step(g, a, "to-b", new("b")) == b  # b is not an ancestor of a: a proof may go r -> a -> b
+    g.mark_expanded(a)
+    assert g.status(a) == OPEN
+    g.mark_expanded(b)
+    assert {g.status(n) for n in (a, b, g.root)} == {FAILED}
+
+
 def test_cycle_stays_open_while_an_exit_is_expandable_then_proves():
     g = ProofGraph(("r",))
     a = step(g, g.root, "ta", new("a"))
