@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from search.engine import SearchEngine, Step
     from search.graph import ProofGraph
 
-__all__ = ["Policy", "check_positive", "child_scores"]
+__all__ = ["Policy", "check_positive", "child_scores", "roll_out"]
 
 
 class Policy(Protocol):
@@ -46,3 +46,22 @@ def child_scores(graph: "ProofGraph", expanded: Iterable[tuple[float, Sequence["
                 if score > scores.get(step.child, float("-inf")):
                     scores[step.child] = score
     return scores
+
+
+async def roll_out(engine: "SearchEngine", paths: list[list[str]], max_steps: int) -> None:
+    """Extend ``paths`` in place, in lockstep, by one sampled tactic per step (one proposer
+    call per step for all of them), for at most ``max_steps`` steps. A path stops when its
+    tactic closes the proof or fails, reaches a state already on it, or none is proposed;
+    nodes are not marked fully expanded, so later queries may sample more tactics there."""
+    active = list(paths)
+    for _ in range(max_steps):
+        if not active or engine.done:
+            return
+        steps = await engine.expand([path[-1] for path in active], 1, full=False)
+        moved = []
+        for path, node_steps in zip(active, steps):
+            child = node_steps[0].child if node_steps else None
+            if child is not None and engine.graph.is_expandable(child) and child not in path:
+                path.append(child)
+                moved.append(path)
+        active = moved

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from search.engine import SearchEngine
 from search.errors import SearchConfigError
-from search.policies.base import check_positive
+from search.policies.base import check_positive, roll_out
 from search.policies.beam import beam_search
 from search.proposer import ProposerKind
 from search.value import ValueFn, goal_heuristic
@@ -43,22 +43,10 @@ class Lookahead:
             raise SearchConfigError(f"Lookahead.lookahead must be an integer >= 0, got {self.lookahead!r}")
 
     async def _score(self, engine: SearchEngine, children: dict[str, float]) -> dict[str, float]:
-        """Roll every candidate out in lockstep (one proposer call per step) and score its end."""
-        graph = engine.graph
+        """Roll every candidate out in lockstep and score the state each rollout ends in."""
         paths = {node: [node] for node in children}
-        active = list(children)
-        for _ in range(self.lookahead):
-            if not active or engine.done:
-                break
-            steps = await engine.expand([paths[node][-1] for node in active], 1, full=False)
-            still = []
-            for node, node_steps in zip(active, steps):
-                nxt = node_steps[0].child if node_steps else None
-                if nxt is not None and graph.is_expandable(nxt) and nxt not in paths[node]:
-                    paths[node].append(nxt)
-                    still.append(node)
-            active = still
-        return {node: self.value(graph.state(path[-1])) for node, path in paths.items()}
+        await roll_out(engine, list(paths.values()), self.lookahead)
+        return {node: self.value(engine.graph.state(path[-1])) for node, path in paths.items()}
 
     async def run(self, engine: SearchEngine) -> None:
         await beam_search(engine, width=self.width, k=self.k, max_depth=self.max_depth, score=self._score)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from search.engine import SearchEngine
-from search.policies.base import check_positive
+from search.policies.base import check_positive, roll_out
 from search.proposer import ProposerKind
 
 __all__ = ["Rollouts"]
@@ -35,18 +35,8 @@ class Rollouts:
         check_positive(self, "n", "max_depth", "concurrent")
 
     async def run(self, engine: SearchEngine) -> None:
-        graph = engine.graph
         started = 0
         while started < self.n and not engine.done:
             wave = min(self.concurrent, self.n - started)
             started += wave
-            paths = [[graph.root] for _ in range(wave)]
-            for _ in range(self.max_depth):
-                if not paths or engine.done:
-                    break
-                steps = await engine.expand([path[-1] for path in paths], 1, full=False)
-                paths = [
-                    [*path, node_steps[0].child]
-                    for path, node_steps in zip(paths, steps)
-                    if node_steps and graph.is_expandable(node_steps[0].child) and node_steps[0].child not in path
-                ]
+            await roll_out(engine, [[engine.graph.root] for _ in range(wave)], self.max_depth)
