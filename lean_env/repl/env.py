@@ -27,6 +27,7 @@ from lean_env.repl.protocol import (
     ProtocolError,
     Response,
     TacticRequest,
+    single_tactic,
     statement_error,
     to_step_result,
 )
@@ -110,7 +111,8 @@ class ReplEnvironment(EnvironmentBase):
             except _ReplayFailed as exc:
                 return EnvCrash(f"could not rebuild the state: {exc}", state_lost=True)
             try:
-                response = await worker.request(TacticRequest(hygiene.text, proof_state), self.config.step_timeout_s)
+                request = TacticRequest(single_tactic(hygiene.text), proof_state)
+                response = await worker.request(request, self.config.step_timeout_s)
             except WorkerTimeout:
                 return StepTimeout(self.config.step_timeout_s)
             except (WorkerFault, ProtocolError) as exc:
@@ -171,7 +173,8 @@ class ReplEnvironment(EnvironmentBase):
                 key = (handle.theorem, handle.path[:depth])
                 cached = worker.states.get(key)
                 if cached is None:
-                    response = await worker.request(TacticRequest(tactic, proof_state), self.config.step_timeout_s)
+                    request = TacticRequest(single_tactic(tactic), proof_state)
+                    response = await worker.request(request, self.config.step_timeout_s)
                     result = to_step_result(response, handle_for=lambda ps: ps)
                     if not isinstance(result, NewState):
                         raise _ReplayFailed(f"tactic {tactic!r} now gives {result}")

@@ -19,7 +19,15 @@ from lean_env.errors import LeanEnvError
 from lean_env.hygiene import check_tactic
 from lean_env.repl.env import ReplEnvironment
 from lean_env.repl.process import WorkerFault
-from lean_env.repl.protocol import CommandRequest, CommandResponse, ProtocolError, TacticInfo, TacticRequest, to_step_result
+from lean_env.repl.protocol import (
+    CommandRequest,
+    CommandResponse,
+    ProtocolError,
+    TacticInfo,
+    TacticRequest,
+    single_tactic,
+    to_step_result,
+)
 from lean_env.repl.verify import compile_problem
 from lean_env.types import NewState, ProofComplete, Theorem
 
@@ -72,7 +80,8 @@ async def extract_steps(env: ReplEnvironment, theorem: Theorem, proof: str) -> l
                 raise ExtractionError(problem)
             assert isinstance(compiled, CommandResponse)
             for info in replayable(compiled):
-                response = await worker.request(TacticRequest(info.tactic, info.proof_state), env.config.step_timeout_s)
+                request = TacticRequest(single_tactic(info.tactic), info.proof_state)
+                response = await worker.request(request, env.config.step_timeout_s)
                 result = to_step_result(response, handle_for=lambda ps: ps)
                 if isinstance(result, (NewState, ProofComplete)):
                     after = result.state.pp if isinstance(result, NewState) else NO_GOALS

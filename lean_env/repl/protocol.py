@@ -37,6 +37,7 @@ __all__ = [
     "Response",
     "COMPLETED",
     "UNKNOWN_PROOF_STATE",
+    "single_tactic",
     "encode_request",
     "decode_response",
     "to_step_result",
@@ -175,6 +176,16 @@ class ErrorResponse:
 
 
 Response = Union[CommandResponse, TacticResponse, ErrorResponse]
+
+
+def single_tactic(text: str) -> str:
+    """``text`` as one tactic for tactic mode. The REPL parses the ``tactic`` category, so
+    a sequence (``t1; t2`` or one tactic per line) fails with "expected end of input"
+    (leanprover-community/repl#43); ``(t1\n t2\n)`` is one tactic meaning the same, with
+    every line shifted by one column and ``)`` alone on the last line (after comments)."""
+    if "\n" not in text and ";" not in text:
+        return text
+    return "(" + text.replace("\n", "\n ") + "\n)"
 
 
 def encode_request(request: Request) -> bytes:

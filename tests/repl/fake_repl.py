@@ -7,6 +7,8 @@ Answers come from the recorded upstream transcripts when a command text or a
 (state, tactic) pair was recorded (ids renumbered for this session), else from a small
 scripted tactic language:
 
+* Tactic mode takes one tactic: a sequence (several lines or ``;``) must come as
+  ``(t1\n t2\n)``, else "expected end of input" as from the real REPL.
 * ``have NAME : T ...`` adds hypothesis ``NAME : T``; ``constructor`` splits ``A ∧ B``;
   ``norm_num``, ``simp``, ``linarith``, ``rfl``, ``decide``, ``native_decide``, ...
   close the first goal unless it is ``False`` (then an error response);
@@ -224,6 +226,11 @@ class FakeRepl:
         recorded = self.recorded.tactics.get((goal_text(goals), tactic))
         if recorded is not None:
             return self.renumber(recorded, None)
+        if tactic.startswith("(") and tactic.endswith("\n)"):  # `(t1\n t2\n)`: one tactic
+            tactic = tactic[1:-2].replace("\n ", "\n")
+        elif "\n" in tactic or ";" in tactic:  # like the real parser of the `tactic` category
+            column = min(i for i in (tactic.find("\n"), tactic.find(";")) if i >= 0)
+            return {"message": f"Lean error:\n<input>:1:{column}: expected end of input"}
         result = self.run((goals, sorry), tactic)
         if "message" in result:
             return result

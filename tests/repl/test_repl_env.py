@@ -79,6 +79,17 @@ def test_error_with_new_proof_state_is_a_tactic_error(version):
     run(main())
 
 
+def test_tactic_sequences_are_sent_as_one_tactic():
+    async def main():
+        async with ReplEnvironment(fake_config()) as env:
+            root = await env.start(AND)
+            both = await _walk(env, root, "have h2 : x < 2\nconstructor")
+            assert [g.split("\n")[0] for g in both.goals] == ["case left", "case right"]
+            assert isinstance(await env.step(both, "exact h; norm_num"), ProofComplete)
+
+    run(main())
+
+
 def test_scripted_proof_on_v4_9_without_proof_status():
     async def main():
         async with ReplEnvironment(fake_config(version="v4.9.0")) as env:

@@ -79,6 +79,7 @@ def test_start_and_step_norm_num(env, loop):
         failed = await env.step(root, "exact my_fake_premise")  # error recovery: new state + error message
         assert isinstance(failed, TacticError) and "my_fake_premise" in failed.message
         assert isinstance(await env.step(root, "norm_num"), ProofComplete)
+        assert isinstance(await env.step(root, "norm_num\ndone"), ProofComplete)  # a sequence as one step
 
     loop.run_until_complete(main())
 

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from lean_env.repl.process import ReplProcess, WorkerDied, WorkerTimeout
-from lean_env.repl.protocol import CommandRequest, CommandResponse, TacticRequest, TacticResponse
+from lean_env.repl.protocol import CommandRequest, ErrorResponse, TacticRequest, TacticResponse, single_tactic
 
 from .conftest import HERE, fake_config, still_running
 
@@ -30,7 +30,9 @@ def test_requests_and_pretty_printed_responses_over_pipes():
     async def main():
         process, root = await _spawn()
         try:
-            step = await process.request(TacticRequest("have h2 : x < 2\n  constructor", root), 5)
+            raw = await process.request(TacticRequest("have h2 : x < 2\nconstructor", root), 5)
+            assert raw == ErrorResponse("Lean error:\n<input>:1:15: expected end of input")  # repl#43
+            step = await process.request(TacticRequest(single_tactic("have h2 : x < 2\nconstructor"), root), 5)
             assert isinstance(step, TacticResponse)
             assert step.goals == ("case left\nx : Nat\nh : x = 1\nh2 : x < 2\n⊢ x = 1", "case right\nx : Nat\nh : x = 1\nh2 : x < 2\n⊢ x > 0")
             again = await process.request(TacticRequest("norm_num", root), 5)  # old ids stay valid

@@ -16,6 +16,7 @@ from lean_env.repl.protocol import (
     TacticResponse,
     decode_response,
     encode_request,
+    single_tactic,
     statement_error,
     to_step_result,
 )
@@ -134,6 +135,15 @@ def test_multiline_tactic_is_one_json_line_and_round_trips():
     command = CommandRequest("theorem t : 1 = 1 := by\n  rfl", env=3, all_tactics=True)
     assert json.loads(encode_request(command)) == {"cmd": "theorem t : 1 = 1 := by\n  rfl", "env": 3, "allTactics": True}
     assert "⊢" in encode_request(CommandRequest("-- ⊢ 𝓝")).decode("utf-8")  # UTF-8, no surrogate escapes
+
+
+def test_sequences_become_one_parenthesised_tactic():
+    assert single_tactic("norm_num [h]") == "norm_num [h]"
+    assert single_tactic("ext1 x; ext1 n") == "(ext1 x; ext1 n\n)"
+    # relative indentation is kept, and a trailing comment cannot swallow the parenthesis
+    assert single_tactic("induction n with\n| zero => simp\n| succ n ih => omega -- done") == (
+        "(induction n with\n | zero => simp\n | succ n ih => omega -- done\n)"
+    )
 
 
 def test_recorded_requests_round_trip_through_the_encoder():
