@@ -118,3 +118,13 @@ def test_proposer_returning_more_than_k_is_truncated():
     env = ScriptedEnv({"root": {"intro a": DONE}})
     result = search("best-first", env=env, proposer=TableProposer(table), k=1)
     assert result.status == "proved" and env.steps == 1
+
+
+def test_a_crash_that_loses_a_child_state_only_closes_that_branch():
+    world = {"root": {"intro a": "A", "intro b": "B"}, "A": {"boom": CRASH}, "B": {"done": DONE}}
+    table = {"root": [("intro a", -0.1), ("intro b", -0.5)], "A": [("boom", -0.1)], "B": [("done", -0.1)]}
+    result = search("best-first", env=ScriptedEnv(world), proposer=TableProposer(table))
+    assert result.status == "proved" and result.proof == "intro b\ndone"
+    lost = result.graph.node_for_key("A")
+    assert result.graph.status(lost) == "lost"
+    assert any(d["outcome"] == "crash" for _, _, d in result.graph.graph.out_edges(lost, data=True))
