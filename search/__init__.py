@@ -1,6 +1,11 @@
 """Proof search: the proof graph, budgets, policies and the batching scheduler.
 
-Depends only on ``lean_env`` types and the proposer interface defined here.
+Depends only on ``lean_env`` types and the proposer interface defined here::
+
+    result = await run_search(theorem, env=env, proposer=proposer,
+                              policy=make_policy("best-first", k=8), budget=Budget(max_expansions=100))
+    async for result in Scheduler(env=env, proposer=proposer, policy="mcts").stream(theorems):
+        ...
 """
 
 from search.budget import Budget, BudgetExhausted, BudgetTracker, Spent
