@@ -328,7 +328,7 @@ def fault(tactic):
         blocks = []
         try:
             while True:
-                blocks.append(bytearray(64 * 1024 * 1024))
+                blocks.append(bytes(64 * 1024 * 1024))  # calloc: address space, no page touched
         except MemoryError:
             sys.stderr.write("INTERNAL PANIC: out of memory\n")
             sys.stderr.flush()
