@@ -132,20 +132,20 @@ class BatchingPropose:
     async def _serve(self) -> None:
         wait = self.config.max_wait_ms / 1000.0
         while True:
-            await self._wake.wait()
-            self._wake.clear()
             self._pending = [r for r in self._pending if not r.future.done()]
             if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
                 continue
             left = self._pending[0].arrival + wait - time.monotonic()
             if not self._ready() and left > 0:
+                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), left)
                 except asyncio.TimeoutError:
                     pass
                 continue
             await self._call(self._take())
-            self._wake.set()
 
     def _take(self) -> list[_Request]:
         """The oldest request and those after it with the same ``k``, up to ``max_batch`` queries."""

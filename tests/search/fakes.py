@@ -29,7 +29,8 @@ CRASH = "<crash>"
 class ScriptedEnv(EnvironmentBase):
     """Each state is one goal; ``moves[goal][tactic]`` is the next goal, ``DONE`` (proof
     complete) or ``CRASH`` (state lost). Any other tactic is a ``TacticError``. ``verify``
-    replays the proof lines from the start goal, unless ``verify_ok`` forces a verdict."""
+    replays the proof lines from the start goal, unless ``verify_ok`` forces a verdict.
+    A step from a goal in ``gates`` first waits for that event (ordering tests without timing)."""
 
     name = "scripted"
 
@@ -41,12 +42,14 @@ class ScriptedEnv(EnvironmentBase):
         delay: float = 0.0,
         verify_ok: bool | None = None,
         fail_start: frozenset[str] = frozenset(),
+        gates: dict[str, asyncio.Event] | None = None,
     ):
         self.moves = moves
         self.start_goal = start
         self.delay = delay
         self.verify_ok = verify_ok
         self.fail_start = fail_start
+        self.gates = gates or {}
         self.steps = 0
         self.verifies = 0
 
@@ -71,6 +74,8 @@ class ScriptedEnv(EnvironmentBase):
 
     async def step(self, state: ProofState, tactic: str) -> StepResult:
         self.steps += 1
+        if state.handle in self.gates:
+            await self.gates[state.handle].wait()
         if self.delay:
             await asyncio.sleep(self.delay)
         return self._apply(state.handle, tactic)

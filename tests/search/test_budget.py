@@ -36,8 +36,8 @@ def test_wall_clock_limit_stops_a_slow_search():
     result = run(
         run_search(theorem(), env=env, proposer=RandomProposer(VOCAB), policy="best-first", budget=Budget(max_seconds=0.12))
     )
-    assert result.status == "budget"
-    assert result.timings.wall < 0.5
+    assert result.status == "budget" and result.spent.within(Budget())
+    assert env.steps < 9 * 4  # stopped long before the four expansions a proof needs
 
 
 BIG_WORLD = {f"g{i}": {t: f"g{(i * 7 + j * 3 + 1) % 40}" for j, t in enumerate(VOCAB[:6])} for i in range(40)}

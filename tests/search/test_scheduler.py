@@ -5,7 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from search import Budget, Scheduler, SchedulerConfig, make_policy, run_search
-from tests.search.fakes import VOCAB, WORLD, RandomProposer, RecordingProposer, ScriptedEnv, run, structure, theorem
+from tests.search.fakes import (
+    CRASH,
+    VOCAB,
+    WORLD,
+    RandomProposer,
+    RecordingProposer,
+    ScriptedEnv,
+    TableProposer,
+    run,
+    structure,
+    theorem,
+)
 
 THEOREMS = [theorem(f"t{i}") for i in range(8)]
 POLICY = make_policy("best-first", k=len(VOCAB))
@@ -45,17 +56,25 @@ def test_failing_searches_do_not_lose_other_results():
     assert all(r.status == "proved" for n, r in by_name.items() if n not in ("t2", "t5"))
 
 
-def test_results_stream_as_each_search_finishes():
-    fast_env = ScriptedEnv(WORLD, start={"slow": "root", "fast": "L"}, delay=0.01)
-    scheduler = Scheduler(env=fast_env, proposer=RandomProposer(VOCAB), policy=POLICY)
+def test_results_stream_as_each_search_finishes_and_nobody_waits_on_a_stalled_search():
+    """The slow search's first step blocks until the fast result has been streamed: this
+    only completes if a waiting query is flushed after ``max_wait_ms`` without the stalled
+    search joining the batch, and results are yielded as they finish."""
+    fast_done = asyncio.Event()
+    world = {**WORLD, "S": {"wait": "root"}}
+    env = ScriptedEnv(world, start={"slow": "S", "fast": "root"}, gates={"S": fast_done})
+    moves = {g: [(t, -0.1) for t, target in m.items() if target != CRASH] for g, m in WORLD.items()}
+    proposer = TableProposer({"S": [("wait", -0.1)], **moves})
+    scheduler = Scheduler(env=env, proposer=proposer, policy=POLICY, config=SchedulerConfig(max_wait_ms=5))
 
     async def collect():
         seen = []
         async for result in scheduler.stream([theorem("slow"), theorem("fast")]):
             seen.append((result.theorem, result.status))
+            fast_done.set()
         return seen
 
-    assert run(collect()) == [("fast", "proved"), ("slow", "proved")]
+    assert run(asyncio.wait_for(collect(), 10)) == [("fast", "proved"), ("slow", "proved")]
 
 
 def test_callback_sees_every_result():
