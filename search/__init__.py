@@ -15,7 +15,7 @@ from search.graph import QED, EdgeRecord, NodeStatus, ProofGraph
 from search.policies import MCTS, POLICIES, Beam, BestFirst, Lookahead, PassN, Policy, Rollouts, make_policy
 from search.proposer import Candidate, Proposer, ProposerKind, Query
 from search.result import SearchResult, SearchStatus, Timings
-from search.scheduler import BatchingPropose, BatchStats, Scheduler, SchedulerConfig
+from search.scheduler import BatchingPropose, BatchStats, Scheduler, SchedulerConfig, SearchJob
 from search.value import ValueFn, goal_heuristic
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "SearchStatus",
     "Timings",
     "Scheduler",
+    "SearchJob",
     "SchedulerConfig",
     "BatchingPropose",
     "BatchStats",

@@ -24,7 +24,7 @@ from search.policies.base import check_positive
 from search.proposer import Candidate, Proposer, Query
 from search.result import SearchResult
 
-__all__ = ["SchedulerConfig", "BatchStats", "BatchingPropose", "Scheduler"]
+__all__ = ["SchedulerConfig", "BatchStats", "BatchingPropose", "SearchJob", "Scheduler"]
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,14 @@ def _settle(future: asyncio.Future, *, result: object = None, exception: BaseExc
         future.set_result(result)
 
 
+@dataclass(frozen=True)
+class SearchJob:
+    """One search to schedule: a theorem and the seed of this attempt at it."""
+
+    theorem: Theorem
+    seed: int
+
+
 class Scheduler:
     """Runs one policy over many theorems concurrently with batched proposer calls.
 
@@ -221,24 +229,14 @@ class Scheduler:
 
     async def stream(self, theorems: Iterable[Theorem]) -> AsyncIterator[SearchResult]:
         """Yield each theorem's result as soon as its search finishes."""
-        async for _, result in self._indexed(theorems):
+        async for _, result in self.stream_jobs(self._jobs(theorems)):
             yield result
 
-    async def run(
-        self, theorems: Iterable[Theorem], *, on_result: Callable[[SearchResult], None] | None = None
-    ) -> list[SearchResult]:
-        """All results in input order; ``on_result`` is called with each as it finishes."""
-        theorems = list(theorems)
-        results: list[SearchResult | None] = [None] * len(theorems)
-        async for index, result in self._indexed(theorems):
-            results[index] = result
-            if on_result is not None:
-                on_result(result)
-        return results
-
-    async def _indexed(self, theorems: Iterable[Theorem]) -> AsyncIterator[tuple[int, SearchResult]]:
+    async def stream_jobs(self, jobs: Iterable[SearchJob]) -> AsyncIterator[tuple[int, SearchResult]]:
+        """Yield ``(index of the job, result)`` as each search finishes; each job has its own
+        seed, so repeated attempts at one theorem are independent searches."""
         slots = asyncio.Semaphore(self.config.max_concurrent)
-        tasks = {asyncio.create_task(self._one(theorem, slots)): i for i, theorem in enumerate(theorems)}
+        tasks = {asyncio.create_task(self._one(job, slots)): i for i, job in enumerate(jobs)}
         pending = set(tasks)
         try:
             while pending:
@@ -251,12 +249,27 @@ class Scheduler:
             await asyncio.gather(*pending, return_exceptions=True)
             await self.batcher.aclose()
 
-    async def _one(self, theorem: Theorem, slots: asyncio.Semaphore) -> SearchResult:
+    def _jobs(self, theorems: Iterable[Theorem]) -> list[SearchJob]:
+        return [SearchJob(theorem=theorem, seed=self.seed) for theorem in theorems]
+
+    async def run(
+        self, theorems: Iterable[Theorem], *, on_result: Callable[[SearchResult], None] | None = None
+    ) -> list[SearchResult]:
+        """All results in input order; ``on_result`` is called with each as it finishes."""
+        theorems = list(theorems)
+        results: list[SearchResult | None] = [None] * len(theorems)
+        async for index, result in self.stream_jobs(self._jobs(theorems)):
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+        return results
+
+    async def _one(self, job: SearchJob, slots: asyncio.Semaphore) -> SearchResult:
         async with slots:
             self.batcher.attach()
             try:
                 return await run_search(
-                    theorem, env=self.env, proposer=self.batcher, policy=self.policy, budget=self.budget, seed=self.seed
+                    job.theorem, env=self.env, proposer=self.batcher, policy=self.policy, budget=self.budget, seed=job.seed
                 )
             finally:
                 self.batcher.detach()

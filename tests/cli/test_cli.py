@@ -1,0 +1,142 @@
+"""The CLI through its real entry point (a subprocess running the installed ``prover``
+script) on the sandbox: prove, bench with resume after SIGKILL, report, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PROVER = [sys.executable, "-m", "prover.cli"]
+DEMO = "theorem t (p q : Prop) : p ∧ q → q ∧ p := by"
+
+
+def run(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*PROVER, *args], capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def test_prove_demo_prints_a_verified_proof():
+    result = run("prove", DEMO)
+    assert result.returncode == 0, result.stderr
+    assert "proved t (verified by sandbox" in result.stdout
+    assert DEMO in result.stdout
+
+
+@pytest.mark.parametrize("policy", ["best-first", "beam", "rollouts", "mcts", "lookahead"])
+def test_prove_with_each_step_policy(policy):
+    result = run("prove", "theorem t2 (p q r : Prop) (h : p ∨ q) (hp : p → r) (hq : q → r) : r := by",
+                 "--policy", policy, "--max-expansions", "300")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_not_proved_exits_1_with_partial_state():
+    result = run("prove", "theorem hard (p q r s : Prop) : ((p → q) → (r → s)) → (p ∨ r) → (q ∨ s) ∨ p := by",
+                 "--max-expansions", "1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not proved hard: budget" in result.stderr and "best partial state" in result.stderr
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["prove", "theorem t (p : Prop) : (p ∧ := by"], "line 1"),
+    (["prove", ""], "empty statement"),
+    (["prove"], "exactly one of"),
+    (["prove", DEMO, "--policy", "nope"], "Invalid value"),
+    (["prove", DEMO, "--param", "k"], "KEY=VALUE"),
+    (["prove", DEMO, "--model", "/no/such/model"], "/no/such/model"),
+    (["prove", "theorem t (x : Nat) : x = x := by", "--env", "auto"], "prover setup"),
+    (["prove", "--minif2f", "no_such_theorem", "--minif2f-path", "../shared/datasets/minif2f/minif2f_lean4.jsonl"], "unknown MiniF2F"),
+    (["bench", "--dataset", "nope", "--out", "/tmp/x"], "unknown dataset"),
+])
+def test_user_errors_are_one_line_with_exit_2(argv, needle):
+    result = run(*argv, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert needle in result.stderr and "Traceback" not in result.stderr
+
+
+def test_non_utf8_statement_is_refused(tmp_path):
+    lean = tmp_path / "bad.lean"
+    lean.write_bytes(b"theorem t (p : Prop) : p \xff p := by\n")
+    result = run("prove", "--file", str(lean), "--theorem", "t")
+    assert result.returncode == 2 and "not valid UTF-8" in result.stderr
+
+
+def test_prove_from_lean_file_and_graph_export(tmp_path):
+    lean = tmp_path / "demo.lean"
+    lean.write_text("theorem other (p : Prop) : p → p := by\n  intro h\n  exact h\n\n" + DEMO + "\n  sorry\n")
+    for suffix in (".json", ".html", ".dot", ".graphml"):
+        out = tmp_path / f"g{suffix}"
+        result = run("prove", "--file", str(lean), "--theorem", "t", "--graph", str(out))
+        assert result.returncode == 0, result.stderr
+        assert out.stat().st_size > 0
+    assert json.loads((tmp_path / "g.json").read_text())
+
+
+def _records(directory: Path) -> list[dict]:
+    lines = (directory / "results.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    for record in records:
+        record.pop("timings")
+        record["spent"].pop("seconds")
+    return sorted(records, key=lambda r: (r["theorem"], r["attempt"]))
+
+
+BENCH = ["bench", "--dataset", "sandbox-valid", "--policy", "best-first", "--max-expansions", "60",
+         "--attempts", "2", "--concurrency", "4"]
+
+
+def test_bench_killed_with_sigkill_resumes_to_the_same_results(tmp_path):
+    reference = run(*BENCH, "--out", str(tmp_path / "ref"), timeout=600)
+    assert reference.returncode == 0, reference.stderr
+    expected = _records(tmp_path / "ref")
+    assert len(expected) == 2 * 100 or len(expected) % 2 == 0
+
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen([*PROVER, *BENCH, "--out", str(killed_dir)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = killed_dir / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if results.exists() and results.read_text().count("\n") >= 5:
+            break
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = results.read_text().count("\n")
+    assert 5 <= partial < len(expected), "the run must be killed mid-way for this test to mean anything"
+
+    refused = run(*BENCH, "--out", str(killed_dir))
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    resumed = run(*BENCH, "--out", str(killed_dir), "--resume", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _records(killed_dir) == expected
+
+    report = run("report", str(tmp_path / "ref"), str(killed_dir), "--out", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "| ref | best-first | 2 |" in text and "| killed | best-first | 2 |" in text
+    assert (tmp_path / "report" / "budget_curve.png").exists() and (tmp_path / "report" / "pass_at_k.png").exists()
+
+
+def test_bench_on_jsonl_with_broken_line(tmp_path):
+    dataset = tmp_path / "d.jsonl"
+    good = {"name": "a", "formal_statement": "theorem a (p : Prop) : p → p := by"}
+    dataset.write_text(json.dumps(good) + "\n{broken\n")
+    stop = run("bench", "--dataset", str(dataset), "--out", str(tmp_path / "r1"))
+    assert stop.returncode == 2 and "d.jsonl:2: broken line" in stop.stderr
+    assert not (tmp_path / "r1" / "results.jsonl").exists()
+    skip = run("bench", "--dataset", str(dataset), "--out", str(tmp_path / "r2"), "--on-bad-line", "skip")
+    assert skip.returncode == 0, skip.stderr
+    assert "skipped" in skip.stderr and "1/1 theorems proved" in skip.stdout
+
+
+def test_bench_refuses_unwritable_output(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run("bench", "--dataset", "sandbox-valid", "--limit", "1", "--out", str(blocker / "run"))
+    assert result.returncode == 2 and "cannot write run directory" in result.stderr
