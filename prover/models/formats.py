@@ -96,8 +96,8 @@ PROMPT_FORMATS: dict[str, PromptFormat] = {
             name="sandbox",
             kind="tactic",
             architecture="causal",
-            render=lambda q: f"{q.state.pp}\n>>>",
-            description="small models trained here: state, then '>>>' and the tactic",
+            render=lambda q: f"{q.state.goals[0] if q.state.goals else q.state.pp}\n>>>",
+            description="small models trained here: the main goal (tactics act on it), then '>>>' and the tactic",
         ),
     )
 }

@@ -28,7 +28,7 @@ class ScratchModelConfig:
 
 SCRATCH_SIZES: dict[str, ScratchModelConfig] = {
     "tiny": ScratchModelConfig(hidden_size=32, layers=1, heads=2, ffn_size=64, max_positions=512),
-    "small": ScratchModelConfig(hidden_size=128, layers=3, heads=4, ffn_size=384, max_positions=512),
+    "small": ScratchModelConfig(hidden_size=128, layers=2, heads=4, ffn_size=256, max_positions=512),
     "100m": ScratchModelConfig(hidden_size=768, layers=12, heads=12, ffn_size=3072, max_positions=2048),
 }
 

@@ -64,7 +64,8 @@ class OptimConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run. ``max_steps`` wins over ``epochs`` (counted in training units:
-    steps for CE/dco-step, proofs for dco-proof); ``save_every`` 0 saves only at the end."""
+    steps for CE/dco-step, proofs for dco-proof); ``save_every`` 0 saves only at the end.
+    ``threads`` sets torch's CPU threads (fewer than cores is faster on a busy machine)."""
 
     model: ModelSpec = ModelSpec()
     data: DataSpec = DataSpec()
@@ -76,6 +77,7 @@ class TrainConfig:
     epochs: float = 1.0
     seed: int = 0
     device: str = "cpu"
+    threads: int | None = None
     save_every: int = 0
     keep_checkpoints: int = 2
     max_refill_rounds: int = 8
@@ -107,7 +109,7 @@ PRESETS: dict[str, TrainConfig] = {
         optim=OptimConfig(lr=2e-3, warmup_steps=40, schedule="cosine"),
         output_dir="runs/models/sandbox-small",
         batch_size=32,
-        max_steps=900,
+        max_steps=600,
         seed=0,
     ),
 }

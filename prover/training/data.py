@@ -148,9 +148,11 @@ async def _replay(env: Any, generated: Any) -> ProofTrace:
 
 def sandbox_traces(split: str) -> tuple[ProofTrace, ...]:
     """Traces of a sandbox split's reference proofs, replayed through ``SandboxEnvironment``."""
-    from lean_env.sandbox import SandboxEnvironment, load_split
+    from lean_env.sandbox import SandboxEnvironment, load_split, split_names
 
     _refuse_test(split, f"sandbox split {split!r}")
+    if split not in split_names():
+        raise DatasetError(f"unknown sandbox split {split!r}; choose from {', '.join(split_names())}")
 
     async def replay_all() -> tuple[ProofTrace, ...]:
         async with SandboxEnvironment() as env:

@@ -75,8 +75,9 @@ def dco_weight(n: float, p: torch.Tensor) -> torch.Tensor:
     a = n - 1.0
     b = (n - 1.0) * (n - 2.0)
     approx = (1.0 - a * x + b * x * x / 2.0) / (1.0 - a * x / 2.0 + b * x * x / 6.0)
-    log1m = torch.log1p(-x)
-    exact = n * x * torch.pow(1.0 - x, a) / -torch.expm1(n * log1m)
+    log1m = torch.log1p(-x)  # (1-x)^k as exp(k·log1p(-x)): 1 - x rounds to 1 for tiny x
+    survive = torch.ones_like(x) if a == 0 else torch.exp(a * log1m)
+    exact = n * x * survive / -torch.expm1(n * log1m)
     return torch.where(n * x < _APPROX_BELOW, approx, exact)
 
 

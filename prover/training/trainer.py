@@ -24,9 +24,12 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from prover.config import ConfigError
+from prover.data.jsonl import DatasetError
 from prover.models import (
     SCRATCH_SIZES,
     EncodedPair,
+    ModelNotFound,
     PromptFormat,
     build_scratch_model,
     encode_prompt,
@@ -49,10 +52,11 @@ LOG_FILE = "train_log.jsonl"
 
 @dataclass(frozen=True)
 class StepStats:
-    """What one optimizer step did: mean loss of kept units, mean weight F over every unit
-    looked at, the fraction of those dropped, and the mean log p̂ of kept units."""
+    """What one optimizer step did: ``units`` kept (the effective batch size), their mean
+    loss and mean log p̂, the mean weight F over every unit looked at and the fraction dropped."""
 
     step: int
+    units: int
     loss: float
     mean_weight: float
     dropped: float
@@ -124,9 +128,13 @@ class Trainer:
         self.config = config
         self.format = get_format(config.model.format)
         self.device = torch.device(config.device)
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
         random.seed(config.seed)
         if resume_from is not None:
+            if not (Path(resume_from) / STATE_FILE).is_file():
+                raise ConfigError(f"{resume_from} is not a training checkpoint (no {STATE_FILE})")
             model, tokenizer = _load_pretrained(resume_from, self.format)
         elif model is None:
             model, tokenizer = self._initial_model()
@@ -141,6 +149,8 @@ class Trainer:
             max_prompt_tokens=config.data.max_prompt_tokens,
             max_target_tokens=config.data.max_target_tokens,
         )
+        if not self.units:
+            raise DatasetError(f"no usable training examples in {config.data.source}")
         self.stream = UnitStream(len(self.units), config.seed)
         self.total_steps = config.max_steps or max(1, math.ceil(config.epochs * len(self.units) / config.batch_size))
         optim = config.optim
@@ -157,7 +167,7 @@ class Trainer:
         if spec.path is not None:
             return _load_pretrained(spec.path, self.format)
         if spec.size not in SCRATCH_SIZES:
-            raise ValueError(f"unknown model size {spec.size!r}; choose from {', '.join(SCRATCH_SIZES)}")
+            raise ConfigError(f"unknown model size {spec.size!r}; choose from {', '.join(SCRATCH_SIZES)}")
         tokenizer = new_tokenizer()
         return build_scratch_model(SCRATCH_SIZES[spec.size], self.format.architecture, tokenizer), tokenizer
 
@@ -193,6 +203,7 @@ class Trainer:
         self.step += 1
         return StepStats(
             step=self.step,
+            units=len(losses),
             loss=float(losses.detach().mean()) if len(losses) else 0.0,
             mean_weight=float(all_weights.mean()),
             dropped=1.0 - len(losses) / len(all_weights),
@@ -206,7 +217,7 @@ class Trainer:
         out = Path(self.config.output_dir)
         out.mkdir(parents=True, exist_ok=True)
         history: list[StepStats] = []
-        with _progress(progress, self.total_steps, self.step) as advance, (out / LOG_FILE).open("a") as log:
+        with _progress(progress, self.total_steps, self.step) as advance, (out / LOG_FILE).open("a", buffering=1) as log:
             while self.step < self.total_steps:
                 stats = self.train_step()
                 history.append(stats)
@@ -239,14 +250,14 @@ class Trainer:
         return directory
 
     def _load_state(self, directory: Path) -> None:
-        path = directory / STATE_FILE
-        if not path.is_file():
-            raise ValueError(f"{directory} is not a training checkpoint (no {STATE_FILE})")
-        state = torch.load(path, weights_only=False)
+        state = torch.load(directory / STATE_FILE, weights_only=False)
         self.step = state["step"]
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.stream.load_state_dict(state["stream"])
+        try:
+            self.stream.load_state_dict(state["stream"])
+        except ValueError as exc:
+            raise ConfigError(f"{directory}: {exc}") from None
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -259,7 +270,10 @@ class Trainer:
 
 def _load_pretrained(spec: str | Path, fmt: PromptFormat) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     auto = AutoModelForSeq2SeqLM if fmt.architecture == "seq2seq" else AutoModelForCausalLM
-    return auto.from_pretrained(spec), AutoTokenizer.from_pretrained(spec)
+    try:
+        return auto.from_pretrained(spec), AutoTokenizer.from_pretrained(spec)
+    except OSError as exc:
+        raise ModelNotFound(f"{spec}: cannot load a model to train ({str(exc).splitlines()[0]})") from None
 
 
 class _progress:

@@ -34,3 +34,12 @@ def queries() -> list[Query]:
     goals = ["p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q", "⊢ True", "h : a\n⊢ a ∨ b ∨ c ∨ ¬d", "x : ℕ\n⊢ ∀ y, x ≤ y → y ≥ x"]
     theorem = Theorem(name="t", statement="theorem t (p q : Prop) : p ∧ q := by")
     return [Query(theorem=theorem, state=ProofState(goals=(g,)), seed=7 * i) for i, g in enumerate(goals)]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest single-threaded, and far faster when other jobs share the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

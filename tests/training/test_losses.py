@@ -19,8 +19,8 @@ def closed_form(n: float, p: float) -> float:
     return float(n * p * (1 - p) ** (n - 1) / (1 - (1 - p) ** n))
 
 
-GRID_N = [1, 2, 3, 8, 32, 100, 1000, 4096]
-GRID_P = [1e-12, 1e-6, 1e-4, 1e-3, 0.01, 0.05, 0.2, 0.5, 0.9, 0.999, 1 - 1e-9]
+GRID_N = [1, 2, 3, 8, 32, 100, 1000, 4096, 1e9, 1e20]
+GRID_P = [1e-30, 1e-18, 1e-12, 1e-6, 1e-4, 1e-3, 0.01, 0.05, 0.2, 0.5, 0.9, 0.999, 1 - 1e-9]
 
 
 @pytest.mark.parametrize("n", GRID_N)

@@ -1,0 +1,73 @@
+"""``prover train``: train a tactic model with CE or the confidence-limited DCO loss."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+__all__ = ["command"]
+
+_LOSSES = ("ce", "dco-step", "dco-proof")
+# option name -> (config section, field)
+_FLAG_FIELDS = {
+    "model_path": ("model", "path"), "size": ("model", "size"), "fmt": ("model", "format"),
+    "source": ("data", "source"),
+    "loss": ("loss", "kind"), "n": ("loss", "n"), "threshold": ("loss", "threshold"),
+    "lr": ("optim", "lr"), "warmup_steps": ("optim", "warmup_steps"), "schedule": ("optim", "schedule"),
+    **{name: ("train", name) for name in ("batch_size", "max_steps", "epochs", "seed", "device", "threads", "output_dir", "save_every")},
+}
+
+
+@click.command(name="train")
+@click.argument("config_file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--preset", help="Start from a named preset (sandbox-small).")
+@click.option("--model", "model_path", help="Hub id or directory to fine-tune (default: a from-scratch model).")
+@click.option("--size", help="Shape of a from-scratch model (tiny, small, 100m).")
+@click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-whole-proof).")
+@click.option("--data", "source", help="sandbox:<split>, a LeanDojo .json or a whole-proof .jsonl file.")
+@click.option("--loss", type=click.Choice(_LOSSES), help="Training loss.")
+@click.option("--n", "n", type=float, help="Training pass@N' of the DCO loss (separate from test-time N).")
+@click.option("--threshold", type=float, help="Drop units whose DCO weight F is at or below this.")
+@click.option("--lr", type=float, help="Peak AdamW learning rate.")
+@click.option("--warmup-steps", type=int)
+@click.option("--schedule", type=click.Choice(["cosine", "linear", "constant"]))
+@click.option("--batch-size", type=int, help="Units per optimizer step (pairs, or proofs for dco-proof).")
+@click.option("--max-steps", type=int)
+@click.option("--epochs", type=float)
+@click.option("--seed", type=int)
+@click.option("--device", help="cpu, cuda, cuda:1, ...")
+@click.option("--threads", type=int, help="CPU threads for torch (default: torch's choice).")
+@click.option("--output-dir", "-o", help="Where the model and checkpoints go.")
+@click.option("--save-every", type=int, help="Checkpoint every this many steps (0: only at the end).")
+@click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Resume from a checkpoint directory.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+def command(config_file: str | None, preset: str | None, resume: str | None, progress: bool, **flags: object) -> None:
+    """Train a tactic model; flags override CONFIG_FILE, which overrides --preset."""
+    from prover.config import ConfigError
+    from prover.data.jsonl import DatasetError
+    from prover.models import ModelLoadError, UnknownFormat
+    from prover.training import PRESETS, TrainConfig, Trainer, load_train_config
+
+    if preset is not None and preset not in PRESETS:
+        raise click.BadParameter(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}", param_hint="--preset")
+    try:
+        config = load_train_config(config_file, base=PRESETS[preset] if preset else TrainConfig())
+        for section in ("model", "data", "loss", "optim", "train"):
+            config = config.override(section, **{f: flags[o] for o, (s, f) in _FLAG_FIELDS.items() if s == section})
+        started = time.perf_counter()
+        trainer = Trainer(config, resume_from=resume)
+        history = trainer.train(progress=progress)
+    except (ConfigError, DatasetError, ModelLoadError, UnknownFormat) as exc:
+        raise click.UsageError(str(exc)) from None
+    seconds = time.perf_counter() - started
+    out = Path(config.output_dir)
+    params = sum(p.numel() for p in trainer.model.parameters())
+    size_mb = sum(f.stat().st_size for f in out.glob("*.safetensors")) / 1e6
+    last = history[-1] if history else None
+    click.echo(
+        f"trained {trainer.step}/{trainer.total_steps} steps ({len(trainer.units)} units, loss {config.loss.kind}) "
+        f"in {seconds:.1f}s; final loss {last.loss if last else float('nan'):.4f}; "
+        f"{params / 1e6:.2f}M parameters, {size_mb:.1f} MB -> {out}"
+    )
