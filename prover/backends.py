@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lean_env import BackendUnavailable, Environment, Theorem
+from lean_env import BackendUnavailable, Environment, StatementError, Theorem
 from prover.config import EnvConfig, ModelConfig
 from search.proposer import Proposer
 
@@ -24,16 +24,22 @@ def resolve_env_kind(config: EnvConfig, statement: str | None = None) -> str:
     else the REPL when a Lean project is configured; otherwise say what to install."""
     if config.kind != "auto":
         return config.kind
-    from lean_env.sandbox import in_fragment
+    from lean_env.sandbox.syntax import parse_statement
     from lean_env.stack import find_lean_project
 
-    if statement is not None and in_fragment(statement):
-        return "sandbox"
+    sandbox_error = None
+    if statement is not None:
+        try:
+            parse_statement(statement)
+            return "sandbox"
+        except StatementError as exc:
+            sandbox_error = exc
     if find_lean_project(Path(config.lean_project) if config.lean_project else None) is not None:
         return "repl"
+    why = f"the built-in sandbox cannot check this statement ({sandbox_error}), and " if sandbox_error else ""
     raise BackendUnavailable(
-        "this statement is outside the built-in propositional sandbox and no Lean project is configured: "
-        "run 'prover setup' (installs Lean, Mathlib and the REPL) or pass --lean-project PATH"
+        f"{why}no Lean project is configured: run 'prover setup' (installs Lean, Mathlib and the REPL) "
+        "or pass --lean-project PATH"
     )
 
 
@@ -85,15 +91,10 @@ def build_proposer(config: ModelConfig, env_kind: str) -> Proposer:
     if kind == "model":
         if not config.path:
             raise BackendUnavailable("proposer 'model' needs a model path (--model PATH)")
-        from prover.models import load_proposer
+        from prover.models import GenerationSettings, load_proposer
 
-        return load_proposer(
-            config.path,
-            format=config.format,
-            device=config.device,
-            temperature=config.temperature,
-            max_new_tokens=config.max_new_tokens,
-        )
+        settings = GenerationSettings(temperature=config.temperature, max_new_tokens=config.max_new_tokens)
+        return load_proposer(config.path, format=config.format, device=config.device, settings=settings)
     raise BackendUnavailable(f"unknown proposer {kind!r}; expected auto, baseline, automation or model")
 
 
