@@ -217,7 +217,7 @@ class Trainer:
         out = Path(self.config.output_dir)
         out.mkdir(parents=True, exist_ok=True)
         history: list[StepStats] = []
-        with _progress(progress, self.total_steps, self.step) as advance, (out / LOG_FILE).open("a", buffering=1) as log:
+        with _progress(progress, self.total_steps, self.step) as advance, (out / LOG_FILE).open("a" if self.step else "w", buffering=1) as log:
             while self.step < self.total_steps:
                 stats = self.train_step()
                 history.append(stats)
