@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import torch
 
 from lean_env.types import ProofState, Theorem
 from prover.training import DataSpec, LossConfig, ModelSpec, OptimConfig, ProofTrace, StepExample, TrainConfig
 from search.proposer import Query
+from tests.models.conftest import one_thread  # noqa: F401  (autouse: single-threaded torch here too)
 
 
 def make_trace(name: str, pairs: list[tuple[str, str]]) -> ProofTrace:
@@ -46,12 +46,3 @@ def tiny_config(tmp_path) -> TrainConfig:
 
 def with_loss(config: TrainConfig, **loss) -> TrainConfig:
     return dataclasses.replace(config, loss=LossConfig(**loss))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest single-threaded, and far faster when other jobs share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
