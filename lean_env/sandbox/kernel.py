@@ -458,12 +458,13 @@ class _Elab:
                 if not _unify(result, expected, self.subst):
                     raise self.mismatch(term, result, expected)
         cur = fn_ty
-        for arg in term.args:
+        for i, arg in enumerate(term.args):
             arrow = _arrow(_walk(cur, self.subst))
             if arrow is None:
                 if type(_walk(cur, self.subst)) is _Meta:
                     raise OutsideFragment(f"applying a term of unknown type is {OUTSIDE}")
-                raise TacticFailure(f"function expected\n  {self.show(cur)}")
+                head = _term_text(App(term.fn, term.args[:i]) if i else term.fn)
+                raise TacticFailure(f"function expected\n  {head}\nterm has type\n  {self.show(cur)}")
             self.check(arg, arrow[0])
             cur = arrow[1]
         return cur
@@ -671,7 +672,8 @@ def _left_right(goal: Goal, which: str) -> list[Goal]:
     t = goal.target
     if type(t) is not Or:
         if type(t) in (And, Iff, Top, Bot):
-            raise TacticFailure(f"{which} tactic works for inductive types with exactly 2 constructors")
+            raise TacticFailure(f"tactic '{which}' failed, {which} tactic works for inductive types with "
+                                "exactly 2 constructors")
         raise TacticFailure(f"tactic '{which}' failed, target is not an inductive datatype")
     return [Goal(goal.hyps, t.left if which == "left" else t.right, _child_tag(goal.tag, "h", 3))]
 
@@ -972,6 +974,8 @@ def run(tac: Tactic, goals: Goals) -> Goals:
         if not goals:
             raise _no_goals()
         i = 0 if tac.tag is None else _find_case(goals, tac.tag)
+        if "a" in goals[i].tag.split(".") or "a" in (tac.tag or "").split("."):
+            raise OutsideFragment(f"naming the hygienic case tag 'a' is {OUTSIDE}")
         left = run(tac.body, (replace(goals[i], tag=""),))
         if left:
             raise _unsolved(left)

@@ -352,7 +352,9 @@ def _atom(ts: TokenStream) -> Tactic:
         return RCases(term, _pattern(ts))
     if text == "obtain":
         pat = _pattern(ts)
-        ts.expect(":=")
+        if not ts.at(":="):
+            raise SyntaxFault(f"'obtain' without ':= term' is {OUTSIDE}", ts.peek(), outside=True)
+        ts.next()
         return RCases(_term(ts), pat)
     if text == "have":
         return _have(ts)
@@ -408,7 +410,7 @@ def _case(ts: TokenStream, head: Token) -> CaseTac:
         tag_tok = ts.next()
         if tag_tok.kind != "ident" or "✝" in tag_tok.text:
             raise unexpected(tag_tok, "expected a case tag")
-        tag = tag_tok.text
+        tag = None if tag_tok.text == "_" else tag_tok.text
     if not ts.at("=>"):
         raise SyntaxFault(f"'{head.text}' with renamed hypotheses is {OUTSIDE}", ts.peek(), outside=True)
     ts.next()
@@ -496,7 +498,7 @@ def _arg(ts: TokenStream) -> Term:
 def _fun(ts: TokenStream) -> Fun:
     ts.next()
     binders: list[tuple[str | None, Formula | None]] = []
-    while not ts.at("=>"):
+    while not (ts.at("=>") or ts.at("↦")):
         tok = ts.next()
         if tok.kind == "ident":
             binders.append((_binder_name(tok), None))
@@ -516,5 +518,5 @@ def _fun(ts: TokenStream) -> Fun:
             raise unexpected(tok, "expected '=>'")
     if not binders:
         raise unexpected(ts.peek(), "expected a binder")
-    ts.expect("=>")
+    ts.next()
     return Fun(tuple(binders), _term(ts))
