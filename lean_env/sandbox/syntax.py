@@ -452,7 +452,8 @@ def _binder_group(ts: TokenStream, props: set[str]) -> list[Binder]:
         ts.next()
         ty: Formula | None = None
     else:
-        if type_tok.kind == "ident" and type_tok.text not in props and ts.tokens[ts.index + 1].text == close:
+        if (type_tok.kind == "ident" and type_tok.text not in props and type_tok.text not in ("True", "False")
+                and ts.tokens[ts.index + 1].text == close):
             raise SyntaxFault(f"binder type '{type_tok.text}' is not Prop or a proposition: {OUTSIDE}",
                               type_tok, outside=True)
         ty = _with_positions(ts, props.__contains__)
