@@ -255,16 +255,24 @@ def _walk(f: Formula, s: dict[int, Formula]) -> Formula:
     return f
 
 
-def _inst(f: Formula, s: dict[int, Formula]) -> Formula:
+def _map_metas(f: Formula, fn) -> Formula:
+    """``f`` with each metavariable ``m`` replaced by ``fn(m)``."""
     cls = type(f)
     if cls is _Meta:
-        g = _walk(f, s)
-        return g if type(g) is _Meta else _inst(g, s)
+        return fn(f)
     if cls is Not:
-        return Not(_inst(f.arg, s))
+        return Not(_map_metas(f.arg, fn))
     if cls in (And, Or, Imp, Iff):
-        return cls(_inst(f.left, s), _inst(f.right, s))
+        return cls(_map_metas(f.left, fn), _map_metas(f.right, fn))
     return f
+
+
+def _inst(f: Formula, s: dict[int, Formula]) -> Formula:
+    """``f`` with the assigned metavariables of ``s`` substituted, recursively."""
+    def resolve(m: _Meta) -> Formula:
+        g = _walk(m, s)
+        return g if type(g) is _Meta else _inst(g, s)
+    return _map_metas(f, resolve) if _has_meta(f) else f
 
 
 def _has_meta(f: Formula) -> bool:
@@ -393,7 +401,9 @@ class _Elab:
         self.fresh = count()
 
     def show(self, f: Formula) -> str:
-        return render(replace(self.goal, hyps=tuple(self.hyps), target=_inst(f, self.subst))).rsplit("⊢ ", 1)[1]
+        """``f`` as Lean would print it here, unknown propositions as ``?m.N``."""
+        shown = _map_metas(_inst(f, self.subst), lambda m: Atom(f"?m.{m.id}"))
+        return render(replace(self.goal, hyps=tuple(self.hyps), target=shown)).rsplit("⊢ ", 1)[1]
 
     def instantiate(self, name: str) -> tuple[int, list[str], Formula]:
         """A global's type with fresh metavariables, its explicit binder names and implicit count."""
