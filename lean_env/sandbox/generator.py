@@ -14,11 +14,27 @@ from itertools import count
 from typing import Iterator
 
 from lean_env.sandbox.env import SandboxEnvironment
-from lean_env.sandbox.syntax import FALSE, TRUE, And, Atom, Bot, Formula, Iff, Imp, Not, Or, Top, atoms_of, pp
+from lean_env.sandbox.syntax import (
+    FALSE,
+    TRUE,
+    And,
+    Atom,
+    Bot,
+    Formula,
+    Iff,
+    Imp,
+    Not,
+    Or,
+    Top,
+    atoms_of,
+    evaluate,
+    is_tautology,
+    pp,
+    truth_table_mask,
+)
 from lean_env.types import Theorem
 
-__all__ = ["ATOM_NAMES", "Difficulty", "GeneratedTheorem", "generate_theorems", "signature",
-           "truth_table_mask", "is_tautology"]
+__all__ = ["ATOM_NAMES", "Difficulty", "GeneratedTheorem", "generate_theorems", "signature", "is_tautology"]
 
 ATOM_NAMES = ("p", "q", "r", "s", "t", "u")
 _MAX_PROOF_LINES = 60
@@ -55,44 +71,6 @@ class GeneratedTheorem:
         return "\n".join(self.proof)
 
 
-# ---------------------------------------------------------------------------- semantics
-
-
-def truth_table_mask(f: Formula, atoms: tuple[str, ...]) -> int:
-    """The set of satisfying rows of ``f`` over ``atoms`` as a bitmask (row ``i`` sets
-    atom ``j`` true iff bit ``j`` of ``i`` is 1)."""
-    rows = 1 << len(atoms)
-    full = (1 << rows) - 1
-    atom_masks = {a: sum(1 << i for i in range(rows) if i >> j & 1) for j, a in enumerate(atoms)}
-    return _mask(f, atom_masks, full)
-
-
-def _mask(f: Formula, atom_masks: dict[str, int], full: int) -> int:
-    cls = type(f)
-    if cls is Atom:
-        return atom_masks[f.name]
-    if cls is Top:
-        return full
-    if cls is Bot:
-        return 0
-    if cls is Not:
-        return full & ~_mask(f.arg, atom_masks, full)
-    a, b = _mask(f.left, atom_masks, full), _mask(f.right, atom_masks, full)
-    if cls is And:
-        return a & b
-    if cls is Or:
-        return a | b
-    if cls is Imp:
-        return (full & ~a) | b
-    return full & ~(a ^ b)
-
-
-def is_tautology(f: Formula) -> bool:
-    """Whether ``f`` holds under every assignment of its atoms."""
-    atoms = tuple(sorted(atoms_of(f)))
-    return truth_table_mask(f, atoms) == (1 << (1 << len(atoms))) - 1
-
-
 def _random_formula(rng: random.Random, atoms: tuple[str, ...], depth: int) -> Formula:
     if depth <= 0 or rng.random() < 0.2:
         roll = rng.random()
@@ -115,9 +93,8 @@ class _Prover:
     def __init__(self, rng: random.Random, atoms: tuple[str, ...], first_name: int):
         self.rng = rng
         self.atoms = atoms
-        self.rows = 1 << len(atoms)
-        self.full = (1 << self.rows) - 1
-        self.atom_masks = {a: sum(1 << i for i in range(self.rows) if i >> j & 1) for j, a in enumerate(atoms)}
+        self.full = (1 << (1 << len(atoms))) - 1
+        self.masks: dict[Formula, int] = {}
         self.names = count(first_name)
         self.lines: list[str] = []
 
@@ -125,7 +102,9 @@ class _Prover:
         return "h" + str(next(self.names)).translate(_SUBSCRIPT)
 
     def mask(self, f: Formula) -> int:
-        return _mask(f, self.atom_masks, self.full)
+        if f not in self.masks:
+            self.masks[f] = truth_table_mask(f, self.atoms)
+        return self.masks[f]
 
     def entails(self, ctx: list[tuple[str, Formula]], f: Formula) -> bool:
         m = self.full
@@ -321,15 +300,7 @@ class _Terms:
         self.fresh = fresh
 
     def value(self, f: Formula) -> bool:
-        cls = type(f)
-        if cls is Atom:
-            return self.values[f.name][1]
-        if cls in (Top, Bot):
-            return cls is Top
-        if cls is Not:
-            return not self.value(f.arg)
-        a, b = self.value(f.left), self.value(f.right)
-        return {And: a and b, Or: a or b, Imp: (not a) or b, Iff: a == b}[cls]
+        return evaluate(f, {atom: holds for atom, (_, holds) in self.values.items()})
 
     def proof(self, f: Formula) -> str:
         cls = type(f)

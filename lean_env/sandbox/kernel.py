@@ -31,8 +31,12 @@ from lean_env.sandbox.syntax import (
     SyntaxFault,
     Top,
     TokenStream,
+    atoms_of,
+    evaluate,
+    map_leaves,
     parse_formula_tokens,
     pp,
+    subformulas,
     tokenize,
 )
 from lean_env.sandbox.tactics import (
@@ -205,12 +209,9 @@ def _goal_formula(text: str, props: set[str], line: int) -> Formula:
             raise SyntaxFault(f"unexpected token '{ts.peek().text}'")
     except SyntaxFault as fault:
         raise StatementError(fault.message, line, fault.column or 1) from None
-    stack = [f]
-    while stack:
-        g = stack.pop()
-        if type(g) is Atom and g.name not in props:
-            raise StatementError(f"unknown identifier '{g.name}'", line, 1)
-        stack.extend(getattr(g, s) for s in ("arg", "left", "right") if hasattr(g, s))
+    unknown = sorted(atoms_of(f) - props)
+    if unknown:
+        raise StatementError(f"unknown identifier '{unknown[0]}'", line, 1)
     return f
 
 
@@ -255,35 +256,18 @@ def _walk(f: Formula, s: dict[int, Formula]) -> Formula:
     return f
 
 
-def _map_metas(f: Formula, fn) -> Formula:
-    """``f`` with each metavariable ``m`` replaced by ``fn(m)``."""
-    cls = type(f)
-    if cls is _Meta:
-        return fn(f)
-    if cls is Not:
-        return Not(_map_metas(f.arg, fn))
-    if cls in (And, Or, Imp, Iff):
-        return cls(_map_metas(f.left, fn), _map_metas(f.right, fn))
-    return f
-
-
 def _inst(f: Formula, s: dict[int, Formula]) -> Formula:
     """``f`` with the assigned metavariables of ``s`` substituted, recursively."""
-    def resolve(m: _Meta) -> Formula:
-        g = _walk(m, s)
+    def resolve(leaf: Formula) -> Formula:
+        if type(leaf) is not _Meta:
+            return leaf
+        g = _walk(leaf, s)
         return g if type(g) is _Meta else _inst(g, s)
-    return _map_metas(f, resolve) if _has_meta(f) else f
+    return map_leaves(f, resolve) if _has_meta(f) else f
 
 
 def _has_meta(f: Formula) -> bool:
-    cls = type(f)
-    if cls is _Meta:
-        return True
-    if cls is Not:
-        return _has_meta(f.arg)
-    if cls in (And, Or, Imp, Iff):
-        return _has_meta(f.left) or _has_meta(f.right)
-    return False
+    return any(type(g) is _Meta for g in subformulas(f))
 
 
 def _unify(a: Formula, b: Formula, s: dict[int, Formula]) -> bool:
@@ -312,18 +296,7 @@ def _unify(a: Formula, b: Formula, s: dict[int, Formula]) -> bool:
 
 
 def _occurs(mid: int, f: Formula) -> bool:
-    return _has_meta(f) and any(m == mid for m in _metas(f))
-
-
-def _metas(f: Formula) -> list[int]:
-    cls = type(f)
-    if cls is _Meta:
-        return [f.id]
-    if cls is Not:
-        return _metas(f.arg)
-    if cls in (And, Or, Imp, Iff):
-        return _metas(f.left) + _metas(f.right)
-    return []
+    return any(type(g) is _Meta and g.id == mid for g in subformulas(f))
 
 
 # ---------------------------------------------------------------------------- elaboration
@@ -376,19 +349,16 @@ def _unknown(name: str) -> Exception:
 
 def _resolve_formula(f: Formula, hyps: tuple[Hyp, ...] | list[Hyp]) -> Formula:
     """Bind the atoms of a formula written in a tactic to the ``Prop`` variables in scope."""
-    cls = type(f)
-    if cls is Atom:
-        h = _lookup(hyps, f.name)
+    def bind(leaf: Formula) -> Formula:
+        if type(leaf) is not Atom:
+            return leaf
+        h = _lookup(hyps, leaf.name)
         if h is None:
-            raise _unknown(f.name)
+            raise _unknown(leaf.name)
         if h.type is not None:
-            raise TacticFailure(f"type expected, got\n  ({f.name} : {pp(h.type)})")
+            raise TacticFailure(f"type expected, got\n  ({leaf.name} : {pp(h.type)})")
         return Atom(h.atom)
-    if cls is Not:
-        return Not(_resolve_formula(f.arg, hyps))
-    if cls in (And, Or, Imp, Iff):
-        return cls(_resolve_formula(f.left, hyps), _resolve_formula(f.right, hyps))
-    return f
+    return map_leaves(f, bind)
 
 
 class _Elab:
@@ -402,7 +372,7 @@ class _Elab:
 
     def show(self, f: Formula) -> str:
         """``f`` as Lean would print it here, unknown propositions as ``?m.N``."""
-        shown = _map_metas(_inst(f, self.subst), lambda m: Atom(f"?m.{m.id}"))
+        shown = map_leaves(_inst(f, self.subst), lambda g: Atom(f"?m.{g.id}") if type(g) is _Meta else g)
         return render(replace(self.goal, hyps=tuple(self.hyps), target=shown)).rsplit("⊢ ", 1)[1]
 
     def instantiate(self, name: str) -> tuple[int, list[str], Formula]:
@@ -412,7 +382,7 @@ class _Elab:
         ty = result
         for _, p in reversed(params):
             ty = Imp(p, ty)
-        return n_impl, [b for b, _ in params], _subst_atoms(ty, metas)
+        return n_impl, [b for b, _ in params], map_leaves(ty, lambda g: metas.get(g.name, g) if type(g) is Atom else g)
 
     def ref(self, name: str) -> Formula:
         h = _lookup(self.hyps, name)
@@ -547,17 +517,6 @@ def _struct_fields(ty: Formula) -> tuple[Formula, ...] | None:
     if cls is Top:
         return ()
     return None
-
-
-def _subst_atoms(f: Formula, m: dict[str, Formula]) -> Formula:
-    cls = type(f)
-    if cls is Atom:
-        return m.get(f.name, f)
-    if cls is Not:
-        return Not(_subst_atoms(f.arg, m))
-    if cls in (And, Or, Imp, Iff):
-        return cls(_subst_atoms(f.left, m), _subst_atoms(f.right, m))
-    return f
 
 
 def _term_text(term: Term) -> str:
@@ -709,36 +668,8 @@ def _contradiction_holds(goal: Goal) -> bool | None:
 def _decide(goal: Goal) -> bool | None:
     """Lean's ``decide`` closes only variable-free true targets; those are left undecided here."""
     t = goal.target
-    if _atoms_free(t) and _evaluate(t):
+    if not atoms_of(t) and evaluate(t, {}):
         return None
-    return False
-
-
-def _atoms_free(f: Formula) -> bool:
-    cls = type(f)
-    if cls is Atom:
-        return False
-    if cls is Not:
-        return _atoms_free(f.arg)
-    if cls in (And, Or, Imp, Iff):
-        return _atoms_free(f.left) and _atoms_free(f.right)
-    return True
-
-
-def _evaluate(f: Formula) -> bool:
-    cls = type(f)
-    if cls is Top:
-        return True
-    if cls is Not:
-        return not _evaluate(f.arg)
-    if cls is And:
-        return _evaluate(f.left) and _evaluate(f.right)
-    if cls is Or:
-        return _evaluate(f.left) or _evaluate(f.right)
-    if cls is Imp:
-        return not _evaluate(f.left) or _evaluate(f.right)
-    if cls is Iff:
-        return _evaluate(f.left) == _evaluate(f.right)
     return False
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 from lean_env.errors import StatementError
 
@@ -38,7 +38,12 @@ __all__ = [
     "Binder",
     "Statement",
     "parse_statement",
+    "subformulas",
+    "map_leaves",
     "atoms_of",
+    "evaluate",
+    "truth_table_mask",
+    "is_tautology",
 ]
 
 MAX_INPUT_CHARS = 100_000
@@ -365,16 +370,72 @@ def _pp(f: Formula, prec: int, names: Mapping[str, str] | None) -> str:
     return f"({text})" if _PREC[cls] < prec else text
 
 
+def subformulas(f: Formula) -> Iterator[Formula]:
+    """``f`` and all its subformulas, pre-order."""
+    stack = [f]
+    while stack:
+        g = stack.pop()
+        yield g
+        cls = type(g)
+        if cls is Not:
+            stack.append(g.arg)
+        elif cls in _PREC:
+            stack.extend((g.right, g.left))
+
+
+def map_leaves(f: Formula, fn: Callable[[Formula], Formula]) -> Formula:
+    """``f`` rebuilt with every leaf (atom, constant, or other non-connective) replaced by ``fn(leaf)``."""
+    cls = type(f)
+    if cls is Not:
+        return Not(map_leaves(f.arg, fn))
+    if cls in _PREC:
+        return cls(map_leaves(f.left, fn), map_leaves(f.right, fn))
+    return fn(f)
+
+
 def atoms_of(f: Formula) -> set[str]:
     """Names of the atoms occurring in ``f``."""
+    return {g.name for g in subformulas(f) if type(g) is Atom}
+
+
+def evaluate(f: Formula, valuation: Mapping[str, bool]) -> bool:
+    """The truth value of ``f`` when each atom takes its value in ``valuation``."""
     cls = type(f)
     if cls is Atom:
-        return {f.name}
+        return valuation[f.name]
+    if cls in (Top, Bot):
+        return cls is Top
     if cls is Not:
-        return atoms_of(f.arg)
-    if cls in _PREC:
-        return atoms_of(f.left) | atoms_of(f.right)
-    return set()
+        return not evaluate(f.arg, valuation)
+    a, b = evaluate(f.left, valuation), evaluate(f.right, valuation)
+    return {And: a and b, Or: a or b, Imp: (not a) or b, Iff: a == b}[cls]
+
+
+def truth_table_mask(f: Formula, atoms: tuple[str, ...]) -> int:
+    """The satisfying rows of ``f`` over ``atoms`` as a bitmask (row ``i`` makes atom ``j``
+    true iff bit ``j`` of ``i`` is set), computed bit-parallel."""
+    rows = 1 << len(atoms)
+    full = (1 << rows) - 1
+    masks = {a: sum(1 << i for i in range(rows) if i >> j & 1) for j, a in enumerate(atoms)}
+
+    def mask(g: Formula) -> int:
+        cls = type(g)
+        if cls is Atom:
+            return masks[g.name]
+        if cls in (Top, Bot):
+            return full if cls is Top else 0
+        if cls is Not:
+            return full & ~mask(g.arg)
+        a, b = mask(g.left), mask(g.right)
+        return {And: a & b, Or: a | b, Imp: (full & ~a) | b, Iff: full & ~(a ^ b)}[cls]
+
+    return mask(f)
+
+
+def is_tautology(f: Formula) -> bool:
+    """Whether ``f`` holds under every assignment of its atoms."""
+    atoms = tuple(sorted(atoms_of(f)))
+    return truth_table_mask(f, atoms) == (1 << (1 << len(atoms))) - 1
 
 
 # ---------------------------------------------------------------------------- statements
