@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from prover.cli.common import InputError, user_errors
+
 __all__ = ["command"]
 
 _LOSSES = ("ce", "dco-step", "dco-proof")
@@ -43,24 +45,19 @@ _FLAG_FIELDS = {
 @click.option("--save-every", type=int, help="Checkpoint every this many steps (0: only at the end).")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Resume from a checkpoint directory.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@user_errors
 def command(config_file: str | None, preset: str | None, resume: str | None, progress: bool, **flags: object) -> None:
     """Train a tactic model; flags override CONFIG_FILE, which overrides --preset."""
-    from prover.config import ConfigError
-    from prover.data.jsonl import DatasetError
-    from prover.models import ModelLoadError, UnknownFormat
     from prover.training import PRESETS, TrainConfig, Trainer, load_train_config
 
     if preset is not None and preset not in PRESETS:
-        raise click.BadParameter(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}", param_hint="--preset")
-    try:
-        config = load_train_config(config_file, base=PRESETS[preset] if preset else TrainConfig())
-        for section in ("model", "data", "loss", "optim", "train"):
-            config = config.override(section, **{f: flags[o] for o, (s, f) in _FLAG_FIELDS.items() if s == section})
-        started = time.perf_counter()
-        trainer = Trainer(config, resume_from=resume)
-        history = trainer.train(progress=progress)
-    except (ConfigError, DatasetError, ModelLoadError, UnknownFormat) as exc:
-        raise click.UsageError(str(exc)) from None
+        raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    config = load_train_config(config_file, base=PRESETS[preset] if preset else TrainConfig())
+    for section in ("model", "data", "loss", "optim", "train"):
+        config = config.override(section, **{f: flags[o] for o, (s, f) in _FLAG_FIELDS.items() if s == section})
+    started = time.perf_counter()
+    trainer = Trainer(config, resume_from=resume)
+    history = trainer.train(progress=progress)
     seconds = time.perf_counter() - started
     out = Path(config.output_dir)
     params = sum(p.numel() for p in trainer.model.parameters())
