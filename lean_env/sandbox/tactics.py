@@ -331,7 +331,7 @@ def _atom(ts: TokenStream) -> Tactic:
         return Basic(text)
     if text in ("intro", "intros"):
         names = []
-        while ts.peek().kind == "ident":
+        while ts.peek().kind == "ident" and ts.peek().text not in _KEYWORDS:
             names.append(_binder_name(ts.next()))
         if ts.peek().text in ("⟨", "("):
             raise SyntaxFault(f"'{text}' with patterns is {OUTSIDE}", ts.peek(), outside=True)
@@ -447,7 +447,11 @@ def _pattern_atom(ts: TokenStream) -> Pattern:
 
 # ---------------------------------------------------------------------------- term parsing
 
-_STOP_WORDS = frozenset({"with", "at", "using", "fun", "λ", "then", "else", "from", "by", "do"})
+# Lean keywords: tokens that never start a term or name a hypothesis.
+_KEYWORDS = frozenset({"with", "at", "using", "fun", "then", "else", "from", "by", "do", "show", "calc", "match",
+                       "let", "if", "intro", "intros", "exact", "apply", "cases", "rcases", "obtain", "have",
+                       "by_cases", "by_contra", "case", "next", "first", "focus", "refine", "rintro", "simp",
+                       "rw", "induction", "use", "exists", "unfold"}) | _BASIC | _COMBINATORS
 
 
 def _term(ts: TokenStream) -> Term:
@@ -460,7 +464,7 @@ def _term(ts: TokenStream) -> Term:
         if tok.kind == "ident" and tok.text == "fun":
             args.append(_fun(ts))
             break
-        if (tok.kind == "ident" and tok.text not in _STOP_WORDS) or (
+        if (tok.kind == "ident" and tok.text not in _KEYWORDS) or (
                 tok.kind == "sym" and tok.text in ("(", "⟨")):
             args.append(_arg(ts))
             continue
@@ -471,7 +475,7 @@ def _term(ts: TokenStream) -> Term:
 def _arg(ts: TokenStream) -> Term:
     tok = ts.next()
     if tok.kind == "ident":
-        if tok.text in _STOP_WORDS or tok.text == "_" or "✝" in tok.text:
+        if tok.text in _KEYWORDS or tok.text == "_" or "✝" in tok.text:
             raise unexpected(tok, "expected a term")
         term: Term = Ref(tok.text)
     elif tok.kind == "sym" and tok.text == "(":
