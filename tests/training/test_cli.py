@@ -52,7 +52,7 @@ def test_train_from_a_config_file_with_flag_overrides(tmp_path):
 
     resumed = CliRunner().invoke(
         cli, ["train", str(config), "--data", str(data), "-o", str(tmp_path / "more"), "--max-steps", "4",
-              "--resume", str(out / "checkpoints" / "step-000002"), "--no-progress"]
+              "--resume", str(out / "checkpoints" / "step-000002"), "--progress"]
     )
     assert resumed.exit_code == 0, resumed.output
     assert "trained 4/4 steps" in resumed.output
