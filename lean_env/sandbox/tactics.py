@@ -447,11 +447,10 @@ def _pattern_atom(ts: TokenStream) -> Pattern:
 
 # ---------------------------------------------------------------------------- term parsing
 
-# Lean keywords: tokens that never start a term or name a hypothesis.
+# Lean's reserved words: they never start a term or name a hypothesis. (Tactic names are
+# not reserved: Lean's tactic category lets them double as identifiers, e.g. `exact trivial`.)
 _KEYWORDS = frozenset({"with", "at", "using", "fun", "then", "else", "from", "by", "do", "show", "calc", "match",
-                       "let", "if", "intro", "intros", "exact", "apply", "cases", "rcases", "obtain", "have",
-                       "by_cases", "by_contra", "case", "next", "first", "focus", "refine", "rintro", "simp",
-                       "rw", "induction", "use", "exists", "unfold"}) | _BASIC | _COMBINATORS
+                       "let", "if", "have"})
 
 
 def _term(ts: TokenStream) -> Term:
