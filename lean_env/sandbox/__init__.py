@@ -3,7 +3,8 @@ its theorem generator and fixed dataset splits."""
 
 from lean_env.sandbox.datasets import SANDBOX_DATA_VERSION, load_split, split_names
 from lean_env.sandbox.env import SandboxEnvironment, in_fragment, state_of
-from lean_env.sandbox.generator import Difficulty, GeneratedTheorem, generate_theorems, is_tautology
+from lean_env.sandbox.generator import Difficulty, GeneratedTheorem, generate_theorems
+from lean_env.sandbox.syntax import is_tautology
 
 __all__ = [
     "SandboxEnvironment",

@@ -59,6 +59,7 @@ class SandboxEnvironment(EnvironmentBase):
             return TacticRejected(reason="foreign-state", message=f"not a sandbox goal: {e}")
         try:
             after = run_script(goals, tactic)
+            return NewState(state_of(after)) if after else ProofComplete()
         except Forbidden as e:
             return TacticRejected(reason="forbidden", message=str(e))
         except OutsideFragment as e:
@@ -67,7 +68,6 @@ class SandboxEnvironment(EnvironmentBase):
             return TacticError(e.message)
         except RecursionError:
             return TacticRejected(reason="outside-sandbox", message="tactic nested too deeply for the sandbox")
-        return NewState(state_of(after)) if after else ProofComplete()
 
     def verify_sync(self, theorem: Theorem, proof: str) -> Verdict:
         """Re-parse the statement and run the whole proof from scratch; ok iff every goal closes."""

@@ -34,7 +34,7 @@ from lean_env.sandbox.syntax import (
 )
 from lean_env.types import Theorem
 
-__all__ = ["ATOM_NAMES", "Difficulty", "GeneratedTheorem", "generate_theorems", "signature", "is_tautology"]
+__all__ = ["ATOM_NAMES", "Difficulty", "GeneratedTheorem", "generate_theorems", "signature"]
 
 ATOM_NAMES = ("p", "q", "r", "s", "t", "u")
 _MAX_PROOF_LINES = 60

@@ -209,6 +209,8 @@ def _goal_formula(text: str, props: set[str], line: int) -> Formula:
             raise SyntaxFault(f"unexpected token '{ts.peek().text}'")
     except SyntaxFault as fault:
         raise StatementError(fault.message, line, fault.column or 1) from None
+    except RecursionError:
+        raise StatementError("formula nested too deeply", line, 1) from None
     unknown = sorted(atoms_of(f) - props)
     if unknown:
         raise StatementError(f"unknown identifier '{unknown[0]}'", line, 1)

@@ -16,6 +16,7 @@ from lean_env.errors import StatementError
 
 __all__ = [
     "MAX_INPUT_CHARS",
+    "MAX_DEPTH",
     "OUTSIDE",
     "Formula",
     "Atom",
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 MAX_INPUT_CHARS = 100_000
+MAX_DEPTH = 100
 OUTSIDE = "outside the sandbox's propositional fragment"
 
 
@@ -137,7 +139,6 @@ _TOKEN_RE = re.compile(
     r"|(?P<sym>" + "|".join(re.escape(s) for s in _FRAGMENT_SYMBOLS) + ")"
     r"|(?P<out>" + "|".join(re.escape(s) for s in sorted(_OUTSIDE_SYMBOLS, key=len, reverse=True)) + ")"
 )
-_CDOT_ALIASES = {".": "·"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +195,7 @@ def tokenize(text: str) -> list[Token]:
         kind = m.lastgroup or "sym"
         value = m.group()
         if kind == "out" and value == "." and bol:  # `. tac` is Lean's ASCII focus bullet
-            kind, value = "sym", _CDOT_ALIASES[value]
+            kind, value = "sym", "·"
         tokens.append(Token(kind, value, line, col, bol))
         pos, bol = m.end(), False
     tokens.append(Token("eof", "", line, pos - line_start + 1, True))
@@ -334,12 +335,30 @@ def parse_formula(text: str, bound: Callable[[str], bool] | None = None) -> Form
 
 def _with_positions(ts: TokenStream, bound: Callable[[str], bool] | None) -> Formula:
     start = ts.index
-    f = parse_formula_tokens(ts)
+    try:
+        f = parse_formula_tokens(ts)
+    except RecursionError:
+        f = None
+    if f is None or _depth(f) > MAX_DEPTH:
+        raise SyntaxFault(f"formula nested deeper than {MAX_DEPTH} levels is {OUTSIDE}", ts.tokens[start],
+                          outside=True)
     if bound is not None:
         for tok in ts.tokens[start:ts.index]:
             if tok.kind == "ident" and tok.text not in ("True", "False", "Not") and not bound(tok.text):
                 raise SyntaxFault(f"unknown identifier '{tok.text}'", tok)
     return f
+
+
+def _depth(f: Formula) -> int:
+    deepest, stack = 0, [(f, 1)]
+    while stack:
+        g, d = stack.pop()
+        deepest = max(deepest, d)
+        if type(g) is Not:
+            stack.append((g.arg, d + 1))
+        elif type(g) in _PREC:
+            stack.extend(((g.left, d + 1), (g.right, d + 1)))
+    return deepest
 
 
 def _statement_error(fault: SyntaxFault) -> StatementError:

@@ -143,3 +143,11 @@ def test_huge_input_is_refused_with_a_position():
 def test_in_fragment():
     assert in_fragment("theorem t (p q : Prop) : p ∧ q → q ∧ p := by")
     assert not in_fragment("theorem t (a b : ℕ) : a + b = b + a := by")
+
+
+def test_deep_nesting_is_refused_not_crashed():
+    deep = "theorem t (p : Prop) : " + "¬" * 5000 + "p := by"
+    with pytest.raises(StatementError) as err:
+        parse_statement(deep)
+    assert (err.value.line, err.value.column) == (1, 24) and "outside the sandbox" in err.value.message
+    assert parse_statement("theorem t (p : Prop) : " + "(" * 200 + "p" + ")" * 200 + " := by").conclusion == p
