@@ -53,7 +53,7 @@ def tactics(draw, goal: Goal) -> str:
     ]))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_every_step_and_every_accepted_proof_is_sound(data):
     hyps = data.draw(st.lists(formulas(max_leaves=5), max_size=2))
