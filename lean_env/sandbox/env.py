@@ -91,10 +91,13 @@ class SandboxEnvironment(EnvironmentBase):
                        seconds=time.perf_counter() - started)
 
     async def start(self, theorem: Theorem) -> ProofState:
+        """See ``start_sync``."""
         return self.start_sync(theorem)
 
     async def step(self, state: ProofState, tactic: str) -> StepResult:
+        """See ``step_sync``."""
         return self.step_sync(state, tactic)
 
     async def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        """See ``verify_sync``."""
         return self.verify_sync(theorem, proof)

@@ -347,7 +347,7 @@ class _Terms:
 # ---------------------------------------------------------------------------- generation
 
 
-def _statement(name: str, atoms: tuple[str, ...], hyps: list[Formula], target: Formula) -> str:
+def _statement(name: str, *, atoms: tuple[str, ...], hyps: list[Formula], target: Formula) -> str:
     binders = f"({' '.join(atoms)} : Prop)"
     for i, h in enumerate(hyps):
         binders += f" (h{str(i).translate(_SUBSCRIPT)} : {pp(h)})"
@@ -367,7 +367,7 @@ def _candidates(rng: random.Random, difficulty: Difficulty) -> Iterator[tuple[li
         yield hyps, _random_formula(rng, pool, difficulty.depth)
 
 
-def _attempt(rng: random.Random, difficulty: Difficulty, hyps: list[Formula],
+def _attempt(rng: random.Random, difficulty: Difficulty, *, hyps: list[Formula],
              target: Formula) -> tuple[tuple[str, ...], list[str]] | None:
     """Reference proof lines and the atoms used, or None when the candidate is unsuitable."""
     if type(target) in (Top, Atom) or any(h == target for h in hyps):
@@ -411,12 +411,12 @@ def generate_theorems(count: int, *, seed: int, difficulty: Difficulty, split: s
         attempts += 1
         if attempts > _ATTEMPTS_PER_THEOREM * (count + 1):
             raise RuntimeError(f"could not generate {count} theorems for {difficulty}")
-        made = _attempt(rng, difficulty, hyps, target)
+        made = _attempt(rng, difficulty, hyps=hyps, target=target)
         if made is None:
             continue
         proof, atoms = made
         name = f"sb_{split}_{start + len(out):04d}"
-        statement = _statement(name, tuple(atoms), hyps, target)
+        statement = _statement(name, atoms=tuple(atoms), hyps=hyps, target=target)
         if signature(statement) in seen:
             continue
         theorem = Theorem(name=name, statement=statement, split=split, source="sandbox")

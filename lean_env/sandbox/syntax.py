@@ -186,7 +186,7 @@ def tokenize(text: str) -> list[Token]:
             pos = n if end < 0 else end
             continue
         if text.startswith("/-", pos):
-            pos, line, line_start = _skip_block_comment(text, pos, line, line_start)
+            pos, line, line_start = _skip_block_comment(text, pos, line=line, line_start=line_start)
             continue
         col = pos - line_start + 1
         m = _TOKEN_RE.match(text, pos)
@@ -202,7 +202,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _skip_block_comment(text: str, pos: int, line: int, line_start: int) -> tuple[int, int, int]:
+def _skip_block_comment(text: str, pos: int, *, line: int, line_start: int) -> tuple[int, int, int]:
     depth, start_line, start_col = 0, line, pos - line_start + 1
     while pos < len(text):
         if text.startswith("/-", pos):
@@ -230,25 +230,30 @@ class TokenStream:
         self.limit = 0
 
     def raw(self) -> Token:
+        """The next token, ignoring the layout limit."""
         return self.tokens[self.index]
 
     def peek(self) -> Token:
+        """The next token, or end of input where the layout rule ends the current tactic."""
         tok = self.tokens[self.index]
         if tok.bol and tok.col <= self.limit and tok.kind != "eof":
             return Token("eof", "", tok.line, tok.col, True)
         return tok
 
     def at(self, text: str) -> bool:
+        """Whether the next token is the symbol or word ``text``."""
         tok = self.peek()
         return tok.text == text and tok.kind in ("sym", "ident")
 
     def next(self) -> Token:
+        """Consume and return the next token (end of input is never consumed)."""
         tok = self.peek()
         if tok.kind != "eof":
             self.index += 1
         return tok
 
     def expect(self, text: str) -> Token:
+        """Consume ``text`` or raise a positioned ``SyntaxFault``."""
         tok = self.peek()
         if tok.text != text or tok.kind not in ("sym", "ident"):
             raise unexpected(tok, f"expected '{text}'")
