@@ -916,9 +916,11 @@ def run(tac: Tactic, goals: Goals) -> Goals:
     if cls is CaseTac:
         if not goals:
             raise _no_goals()
-        i = 0 if tac.tag is None else _find_case(goals, tac.tag)
-        if "a" in goals[i].tag.split(".") or "a" in (tac.tag or "").split("."):
-            raise OutsideFragment(f"naming the hygienic case tag 'a' is {OUTSIDE}")
+        i = 0
+        if tac.tag is not None:
+            i = _find_case(goals, tac.tag)
+            if "a" in goals[i].tag.split(".") or "a" in tac.tag.split("."):
+                raise OutsideFragment(f"naming the hygienic case tag 'a' is {OUTSIDE}")
         left = run(tac.body, (replace(goals[i], tag=""),))
         if left:
             raise _unsolved(left)

@@ -224,3 +224,9 @@ def test_states_are_persistent_and_hashable():
     # a state rebuilt from its text alone (no handle) behaves the same
     bare = ProofState(goals=first.state.goals)
     assert ENV.step_sync(bare, "exact ⟨h.2, h.1⟩") == ProofComplete()
+
+
+def test_hygienic_apply_tags_are_reachable_by_next_but_not_by_name():
+    stmt = "theorem t (p q r : Prop) (h : p → q → r) (hp : p) (hq : q) : r := by"
+    assert outcome(stmt, "apply h\nnext => exact hp\nnext => exact hq") == ProofComplete()
+    assert outcome(stmt, "apply h\ncase a => exact hp\nexact hq").reason == "outside-sandbox"
