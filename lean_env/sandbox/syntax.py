@@ -9,6 +9,7 @@ parenthesizer would, so ``parse(pp(f)) == f``.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
@@ -49,6 +50,9 @@ __all__ = [
 
 MAX_INPUT_CHARS = 100_000
 MAX_DEPTH = 100
+_PARSE_RECURSION_LIMIT = 8000
+"""Headroom for the recursive-descent parser, whatever the caller's stack depth; deeper input
+is refused as outside the fragment (a ``RecursionError`` is caught, never a crash)."""
 OUTSIDE = "outside the sandbox's propositional fragment"
 
 
@@ -340,10 +344,14 @@ def parse_formula(text: str, bound: Callable[[str], bool] | None = None) -> Form
 
 def _with_positions(ts: TokenStream, bound: Callable[[str], bool] | None) -> Formula:
     start = ts.index
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, _PARSE_RECURSION_LIMIT))
     try:
         f = parse_formula_tokens(ts)
     except RecursionError:
         f = None
+    finally:
+        sys.setrecursionlimit(previous)
     if f is None or _depth(f) > MAX_DEPTH:
         raise SyntaxFault(f"formula nested deeper than {MAX_DEPTH} levels is {OUTSIDE}", ts.tokens[start],
                           outside=True)
