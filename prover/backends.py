@@ -83,7 +83,7 @@ def build_proposer(config: ModelConfig, env_kind: str) -> Proposer:
     if kind == "baseline":
         from prover.baseline import BaselineProposer
 
-        return BaselineProposer()
+        return BaselineProposer(temperature=config.temperature or 0.0)
     if kind == "automation":
         from prover.lean_automation import AutomationProposer
 
@@ -93,7 +93,8 @@ def build_proposer(config: ModelConfig, env_kind: str) -> Proposer:
             raise BackendUnavailable("proposer 'model' needs a model path (--model PATH)")
         from prover.models import GenerationSettings, load_proposer
 
-        settings = GenerationSettings(temperature=config.temperature, max_new_tokens=config.max_new_tokens)
+        temperature = 1.0 if config.temperature is None else config.temperature
+        settings = GenerationSettings(temperature=temperature, max_new_tokens=config.max_new_tokens)
         return load_proposer(config.path, format=config.format, device=config.device, settings=settings)
     raise BackendUnavailable(f"unknown proposer {kind!r}; expected auto, baseline, automation or model")
 

@@ -10,6 +10,7 @@ elimination of ∧/∨/↔ hypotheses, ``apply`` of hypotheses concluding in the
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar, Iterator, Mapping, Sequence
@@ -133,9 +134,15 @@ def suggest(goal: Goal, priors: Mapping[str, float] = BASELINE_PRIORS) -> list[t
 
 @dataclass(frozen=True)
 class BaselineProposer:
-    """Model-free proposer: goal-shape tactics with fixed, normalised prior scores."""
+    """Model-free proposer: goal-shape tactics with fixed, normalised prior scores.
+
+    ``temperature`` 0 returns the ``k`` highest-prior tactics (deterministic); above 0 it
+    samples ``k`` distinct tactics with probability ∝ prior^(1/temperature) (Gumbel top-k,
+    seeded by ``Query.seed``), so that ``rollouts`` explore instead of repeating one path.
+    """
 
     priors: Mapping[str, float] = field(default_factory=lambda: BASELINE_PRIORS)
+    temperature: float = 0.0
     name: ClassVar[str] = "baseline"
     kind: ClassVar[ProposerKind] = "tactic"
 
@@ -152,4 +159,9 @@ class BaselineProposer:
         except StatementError:
             scored = [(text, 1.0) for text in FALLBACK_TACTICS]
         total = sum(w for _, w in scored)
+        if self.temperature > 0:
+            rng = random.Random(query.seed)
+            keyed = [(math.log(w) / self.temperature - math.log(-math.log(rng.random() or 1e-300)), text, w)
+                     for text, w in scored]
+            scored = [(text, w) for _, text, w in sorted(keyed, reverse=True)]
         return [Candidate(text, math.log(w / total), len(text.split())) for text, w in scored[:k]]

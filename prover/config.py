@@ -66,13 +66,15 @@ class ModelConfig:
 
     ``auto`` picks ``baseline`` on the sandbox and ``automation`` on real Lean goals; ``model`` loads
     ``path`` (a local checkpoint or hub id) with prompt ``format`` on ``device``.
+    ``temperature`` ``None`` keeps each proposer's default: 1.0 for models, 0 (deterministic
+    top-k) for the baseline; set it above 0 for the baseline under ``rollouts``.
     """
 
     proposer: ProposerKind = "auto"
     path: str | None = None
     format: str | None = None
     device: str = "cpu"
-    temperature: float = 1.0
+    temperature: float | None = None
     max_new_tokens: int = 128
 
 

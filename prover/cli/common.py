@@ -87,6 +87,8 @@ def search_options(func: Callable) -> Callable:
         click.option("--model", "model_path", type=str, default=None, help="Trained model directory (or hub id on a connected machine)."),
         click.option("--format", "prompt_format", type=str, default=None, help="Prompt format of --model (e.g. sandbox, reprover, bfs-prover)."),
         click.option("--device", type=str, default=None, help="Model device, e.g. cpu or cuda."),
+        click.option("--temperature", type=click.FloatRange(min=0), default=None,
+                     help="Sampling temperature (models default to 1.0; the baseline to 0, i.e. top-k)."),
         click.option("--policy", type=click.Choice(POLICIES), default=None, help="Search policy [default: best-first]."),
         click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Policy parameter (repeatable), e.g. --param k=8."),
         click.option("--max-expansions", type=click.IntRange(min=0), default=None, help="Budget: proposer queries."),
@@ -108,7 +110,8 @@ def config_from_options(options: dict[str, Any]) -> ProverConfig:
     config = config.override("env", kind=options["env_kind"], workers=options["workers"],
                              lean_project=str(options["lean_project"]) if options["lean_project"] else None)
     config = config.override("model", proposer=proposer, path=options["model_path"],
-                             format=options["prompt_format"], device=options["device"])
+                             format=options["prompt_format"], device=options["device"],
+                             temperature=options["temperature"])
     params = dict(_parse_param(p) for p in options["params"])
     if options["policy"] or params:
         merged = params if options["policy"] and options["policy"] != config.policy.name else {**config.policy.params, **params}

@@ -30,7 +30,7 @@ def test_prove_demo_prints_a_verified_proof():
 
 @pytest.mark.parametrize("policy", ["best-first", "beam", "rollouts", "mcts", "lookahead"])
 def test_prove_with_each_step_policy(policy):
-    result = run("prove", DEMO, "--policy", policy, "--max-expansions", "300")
+    result = run("prove", DEMO, "--policy", policy, "--max-expansions", "300", "--temperature", "1")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
