@@ -82,13 +82,13 @@ class Agent:
         """Build the environment, proposer and policy that ``config`` names. With
         ``env.kind == "auto"``, ``statement`` decides between the sandbox and Lean."""
         env_kind = resolve_env_kind(config.env, statement)
-        proposer = build_proposer(config.model, env_kind)
+        policy = make_policy(config.policy.name, **dict(config.policy.params))
+        proposer = build_proposer(config.model, env_kind, output=policy.proposer_kind)
         env = build_environment(config.env, env_kind)
         return cls(
             env=env,
             proposer=proposer,
-            policy=config.policy.name,
-            policy_params=config.policy.params,
+            policy=policy,
             budget=config.budget,
             seed=config.run.seed,
             scheduler=SchedulerConfig(

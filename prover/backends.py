@@ -74,15 +74,18 @@ def build_environment(config: EnvConfig, kind: str) -> Environment:
     raise BackendUnavailable(f"unknown environment kind {kind!r}; expected sandbox, repl, leandojo or auto")
 
 
-def build_proposer(config: ModelConfig, env_kind: str) -> Proposer:
-    """The proposer for ``config``: ``auto`` picks the model-free baseline for the sandbox
-    and the automation-tactic proposer for real Lean."""
+def build_proposer(config: ModelConfig, env_kind: str, *, output: str = "tactic") -> Proposer:
+    """The proposer for ``config``; ``output`` is what the policy consumes (``tactic`` or
+    ``proof``). ``auto`` picks the model-free baseline for the sandbox (its whole-proof
+    sampler for ``proof``) and the automation-tactic proposer for real Lean."""
     kind = config.proposer
     if kind == "auto":
         kind = "baseline" if env_kind == "sandbox" else "automation"
     if kind == "baseline":
-        from prover.baseline import BaselineProposer
+        from prover.baseline import BaselineProposer, WholeProofBaseline
 
+        if output == "proof":
+            return WholeProofBaseline(temperature=1.0 if config.temperature is None else config.temperature)
         return BaselineProposer(temperature=config.temperature or 0.0)
     if kind == "automation":
         from prover.lean_automation import AutomationProposer

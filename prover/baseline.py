@@ -20,7 +20,7 @@ from lean_env.sandbox.kernel import Goal, defeq, parse_goal
 from lean_env.sandbox.syntax import FALSE, And, Atom, Bot, Formula, Iff, Imp, Not, Or, Top, atoms_of, pp
 from search.proposer import Candidate, ProposerKind, Query
 
-__all__ = ["BASELINE_PRIORS", "FALLBACK_TACTICS", "BaselineProposer", "suggest"]
+__all__ = ["BASELINE_PRIORS", "FALLBACK_TACTICS", "BaselineProposer", "WholeProofBaseline", "suggest"]
 
 BASELINE_PRIORS: Mapping[str, float] = MappingProxyType(
     {
@@ -165,3 +165,47 @@ class BaselineProposer:
                      for text, w in scored]
             scored = [(text, w) for _, text, w in sorted(keyed, reverse=True)]
         return [Candidate(text, math.log(w / total), len(text.split())) for text, w in scored[:k]]
+
+
+@dataclass(frozen=True)
+class WholeProofBaseline:
+    """Model-free whole-proof sampler for sandbox theorems (``kind="proof"``, for ``pass-n``).
+
+    Each sample is one rollout: a tactic drawn with the baseline's priors at
+    ``temperature``, the goals tracked with the sandbox kernel, until no goal is left, a
+    tactic fails, or ``max_steps``. It writes the script without ever being told whether
+    it is a proof: ``pass-n`` sends every script to ``verify`` like a model's.
+    """
+
+    temperature: float = 1.0
+    max_steps: int = 24
+    name: ClassVar[str] = "baseline-proof"
+    kind: ClassVar[ProposerKind] = "proof"
+
+    def propose(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
+        """Up to ``k`` distinct proof scripts per query (fewer when rollouts coincide)."""
+        return [self._scripts(query, k) for query in queries]
+
+    def _scripts(self, query: Query, k: int) -> list[Candidate]:
+        from lean_env.sandbox import SandboxEnvironment
+        from lean_env.types import NewState
+
+        env, sampler = SandboxEnvironment(), BaselineProposer(temperature=self.temperature)
+        scripts: dict[str, Candidate] = {}
+        for sample in range(k):
+            state, tactics, logprob = query.state, [], 0.0
+            for step in range(self.max_steps):
+                step_query = Query(theorem=query.theorem, state=state, seed=hash((query.seed, sample, step)))
+                choice = sampler.propose([step_query], 1)[0]
+                if not choice:
+                    break
+                tactics.append(choice[0].text)
+                logprob += choice[0].logprob
+                result = env.step_sync(state, choice[0].text)
+                if not isinstance(result, NewState):
+                    break
+                state = result.state
+            text = "\n".join(tactics)
+            if text and text not in scripts:
+                scripts[text] = Candidate(text, logprob, sum(len(t.split()) for t in tactics))
+        return list(scripts.values())

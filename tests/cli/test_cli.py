@@ -28,7 +28,7 @@ def test_prove_demo_prints_a_verified_proof():
     assert DEMO in result.stdout
 
 
-@pytest.mark.parametrize("policy", ["best-first", "beam", "rollouts", "mcts", "lookahead"])
+@pytest.mark.parametrize("policy", ["pass-n", "best-first", "beam", "rollouts", "mcts", "lookahead"])
 def test_prove_with_each_step_policy(policy):
     result = run("prove", DEMO, "--policy", policy, "--max-expansions", "300", "--temperature", "1")
     assert result.returncode == 0, result.stdout + result.stderr

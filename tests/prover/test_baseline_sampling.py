@@ -30,3 +30,14 @@ def test_sampling_is_seeded_distinct_and_explores():
         assert all(full[c.text] == c.logprob for c in once)  # scores stay the prior, only the choice is sampled
         firsts.add(once[0].text)
     assert len(firsts) > 1
+
+
+def test_whole_proof_sampler_writes_scripts_that_verify_decides():
+    from prover.baseline import WholeProofBaseline
+
+    env, sampler = SandboxEnvironment(), WholeProofBaseline()
+    scripts = sampler.propose([_query(3)], 16)[0]
+    assert scripts == sampler.propose([_query(3)], 16)[0]
+    assert len({c.text for c in scripts}) == len(scripts) >= 2
+    verdicts = [env.verify_sync(THEOREM, c.text).ok for c in scripts]
+    assert any(verdicts)
