@@ -36,8 +36,8 @@ def test_whole_proof_sampler_writes_scripts_that_verify_decides():
     from prover.baseline import WholeProofBaseline
 
     env, sampler = SandboxEnvironment(), WholeProofBaseline()
-    scripts = sampler.propose([_query(3)], 16)[0]
-    assert scripts == sampler.propose([_query(3)], 16)[0]
+    scripts = sampler.propose([_query(3)], 64)[0]
+    assert scripts == sampler.propose([_query(3)], 64)[0]
     assert len({c.text for c in scripts}) == len(scripts) >= 2
     verdicts = [env.verify_sync(THEOREM, c.text).ok for c in scripts]
     assert any(verdicts)
