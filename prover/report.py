@@ -147,31 +147,27 @@ def write_plots(runs: dict[str, Sequence[AttemptRecord]], directory: Path) -> li
     import matplotlib.pyplot as plt
 
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
+    def save(fig, ax, name: str) -> None:
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(directory / name, dpi=120)
+        plt.close(fig)
+        written.append(directory / name)
+
+    written: list[Path] = []
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, records in runs.items():
         curve = budget_curve(records)
         if curve:
             ax.step([0.0] + [c for c, _ in curve], [0.0] + [f for _, f in curve], where="post", label=name)
     ax.set(xlabel="expansions spent", ylabel="fraction proved (first attempt)", title="Solved vs budget")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    path = directory / "budget_curve.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    written.append(path)
+    save(fig, ax, "budget_curve.png")
     curves = {name: pass_at_k_curve(records) for name, records in runs.items()}
     if any(len(c) > 1 for c in curves.values()):
         fig, ax = plt.subplots(figsize=(6, 4))
         for name, curve in curves.items():
             ax.plot([k for k, _ in curve], [v for _, v in curve], marker="o", label=name)
         ax.set(xscale="log", xlabel="k (attempts)", ylabel="pass@k", title="pass@k (unbiased)")
-        ax.grid(alpha=0.3)
-        ax.legend()
-        fig.tight_layout()
-        path = directory / "pass_at_k.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        save(fig, ax, "pass_at_k.png")
     return written
