@@ -139,8 +139,9 @@ def render_markdown(summaries: Sequence[RunSummary], curves: dict[str, list[tupl
     return "\n".join(lines) + "\n"
 
 
-def write_plots(runs: dict[str, Sequence[AttemptRecord]], directory: Path) -> list[Path]:
-    """PNG plots: solved vs expansions spent, and pass@k when runs have repeated attempts."""
+def write_plots(runs: dict[str, Sequence[AttemptRecord]], directory: Path, *, resource: str = "samples") -> list[Path]:
+    """PNG plots: solved vs ``resource`` spent (``samples``, ``expansions``, ``env_calls``,
+    ``tokens`` or ``seconds``), and pass@k when runs have repeated attempts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,16 +159,19 @@ def write_plots(runs: dict[str, Sequence[AttemptRecord]], directory: Path) -> li
     written: list[Path] = []
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, records in runs.items():
-        curve = budget_curve(records)
+        curve = budget_curve(records, resource)
         if curve:
             ax.step([0.0] + [c for c, _ in curve], [0.0] + [f for _, f in curve], where="post", label=name)
-    ax.set(xlabel="expansions spent", ylabel="fraction proved (first attempt)", title="Solved vs budget")
+    ax.set(xlabel=f"{resource.replace('_', ' ')} spent", ylabel="fraction proved (first attempt)", title="Solved vs budget")
     save(fig, ax, "budget_curve.png")
     curves = {name: pass_at_k_curve(records) for name, records in runs.items()}
     if any(len(c) > 1 for c in curves.values()):
         fig, ax = plt.subplots(figsize=(6, 4))
         for name, curve in curves.items():
             ax.plot([k for k, _ in curve], [v for _, v in curve], marker="o", label=name)
-        ax.set(xscale="log", xlabel="k (attempts)", ylabel="pass@k", title="pass@k (unbiased)")
+        ks = sorted({k for curve in curves.values() for k, _ in curve})
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set(xlabel="k (attempts)", ylabel="pass@k", title="pass@k (unbiased)")
         save(fig, ax, "pass_at_k.png")
     return written

@@ -31,8 +31,10 @@ def _flagged(known_issues: Path | None, manifests: list[dict]) -> set[str]:
               help="Directory for report.md and the PNG plots (default: the first run's directory).")
 @click.option("--known-issues", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="known_issues.json whose statements are reported separately (default: beside the dataset).")
+@click.option("--budget-axis", type=click.Choice(["samples", "expansions", "env_calls", "tokens", "seconds"]),
+              default="samples", show_default=True, help="Resource on the x axis of the solved-vs-budget plot.")
 @user_errors
-def command(runs: tuple[Path, ...], out: Path | None, known_issues: Path | None) -> None:
+def command(runs: tuple[Path, ...], out: Path | None, known_issues: Path | None, budget_axis: str) -> None:
     """Summarise and compare benchmark runs: pass rates, pass@k, solved-vs-budget."""
     loaded = {run.name or str(run): load_run(run) for run in runs}
     flagged = _flagged(known_issues, [manifest for manifest, _ in loaded.values()])
@@ -40,7 +42,7 @@ def command(runs: tuple[Path, ...], out: Path | None, known_issues: Path | None)
     curves = {name: pass_at_k_curve(records) for name, (_, records) in loaded.items()}
     target = out or runs[0]
     try:
-        plots = write_plots({name: records for name, (_, records) in loaded.items()}, target)
+        plots = write_plots({name: records for name, (_, records) in loaded.items()}, target, resource=budget_axis)
         markdown = render_markdown(summaries, curves, [str(p) for p in plots])
         (target / "report.md").write_text(markdown, encoding="utf-8")
     except OSError as exc:
