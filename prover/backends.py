@@ -21,26 +21,26 @@ def default_header(env_kind: str) -> str:
 
 def resolve_env_kind(config: EnvConfig, statement: str | None = None) -> str:
     """Turn ``auto`` into a concrete backend: the sandbox for statements in its fragment,
-    else the REPL when a Lean project is configured; otherwise say what to install."""
+    else the REPL when a Lean project is configured; otherwise say what to install. With no
+    statement to look at, a configured Lean project wins and the sandbox is the default."""
     if config.kind != "auto":
         return config.kind
     from lean_env.sandbox.syntax import parse_statement
     from lean_env.stack import find_lean_project
 
-    sandbox_error = None
-    if statement is not None:
-        try:
-            parse_statement(statement)
-            return "sandbox"
-        except StatementError as exc:
-            sandbox_error = exc
-    if find_lean_project(Path(config.lean_project) if config.lean_project else None) is not None:
-        return "repl"
-    why = f"the built-in sandbox cannot check this statement ({sandbox_error}), and " if sandbox_error else ""
-    raise BackendUnavailable(
-        f"{why}no Lean project is configured: run 'prover setup' (installs Lean, Mathlib and the REPL) "
-        "or pass --lean-project PATH"
-    )
+    has_lean = find_lean_project(Path(config.lean_project) if config.lean_project else None) is not None
+    if statement is None:
+        return "repl" if has_lean else "sandbox"
+    try:
+        parse_statement(statement)
+        return "sandbox"
+    except StatementError as exc:
+        if has_lean:
+            return "repl"
+        raise BackendUnavailable(
+            f"the built-in sandbox cannot check this statement ({exc}), and no Lean project is configured: "
+            "run 'prover setup' (installs Lean, Mathlib and the REPL) or pass --lean-project PATH"
+        ) from None
 
 
 def build_environment(config: EnvConfig, kind: str) -> Environment:
