@@ -37,7 +37,7 @@ def _proposer(args: argparse.Namespace, settings: GenerationSettings) -> Transfo
     tokenizer = new_tokenizer()
     torch.manual_seed(0)
     model = build_scratch_model(SCRATCH_SIZES[args.config], "causal", tokenizer).to(args.device)
-    return TransformersProposer(model, tokenizer, get_format("sandbox"), settings)
+    return TransformersProposer(model, tokenizer, get_format("sandbox"), settings=settings)
 
 
 def main() -> None:

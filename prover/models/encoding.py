@@ -26,7 +26,7 @@ class EncodedPair:
     target: tuple[int, ...]
 
 
-def encode_prompt(tokenizer: PreTrainedTokenizerBase, fmt: PromptFormat, prompt: str, max_tokens: int) -> list[int]:
+def encode_prompt(tokenizer: PreTrainedTokenizerBase, fmt: PromptFormat, prompt: str, *, max_tokens: int) -> list[int]:
     """Prompt ids as the model sees them: BOS-prefixed for causal models (when the tokenizer
     has one) keeping the tail, with the tokenizer's own special tokens for encoders keeping the head."""
     if fmt.architecture == "seq2seq":
@@ -42,7 +42,7 @@ def encode_target(tokenizer: PreTrainedTokenizerBase, fmt: PromptFormat, target:
 
 
 def collate_pairs(
-    pairs: Sequence[EncodedPair], fmt: PromptFormat, pad_id: int, device: torch.device | str
+    pairs: Sequence[EncodedPair], fmt: PromptFormat, *, pad_id: int, device: torch.device | str
 ) -> dict[str, torch.Tensor]:
     """Right-padded model inputs for teacher forcing; ``labels`` is -100 outside targets."""
     if fmt.architecture == "seq2seq":
@@ -85,9 +85,9 @@ def target_logprobs(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> t
 
 @torch.no_grad()
 def score_pairs(
-    model: PreTrainedModel, fmt: PromptFormat, pad_id: int, pairs: Sequence[EncodedPair]
+    model: PreTrainedModel, fmt: PromptFormat, pairs: Sequence[EncodedPair], *, pad_id: int
 ) -> list[tuple[float, int]]:
     """Summed log-probability and token count of each target given its prompt."""
-    batch = collate_pairs(pairs, fmt, pad_id, model.device)
+    batch = collate_pairs(pairs, fmt, pad_id=pad_id, device=model.device)
     logprobs, mask = target_logprobs(model, batch)
     return [(float(lp[m].sum()), int(m.sum())) for lp, m in zip(logprobs, mask)]

@@ -86,6 +86,6 @@ def load_proposer(
             f"{spec}: not a local directory, and the model hub could not provide it ({str(exc).splitlines()[0]})"
         ) from None
     try:
-        return TransformersProposer(model.to(device), tokenizer, fmt, settings, name=f"{Path(spec).name}:{fmt.name}")
+        return TransformersProposer(model.to(device), tokenizer, fmt, settings=settings, name=f"{Path(spec).name}:{fmt.name}")
     except ValueError as exc:
         raise ModelLoadError(f"{spec}: {exc}") from None

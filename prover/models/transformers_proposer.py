@@ -66,8 +66,8 @@ class TransformersProposer:
         model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
         fmt: PromptFormat,
-        settings: GenerationSettings = GenerationSettings(),
         *,
+        settings: GenerationSettings = GenerationSettings(),
         name: str | None = None,
     ):
         if model.config.is_encoder_decoder != (fmt.architecture == "seq2seq"):
@@ -86,7 +86,7 @@ class TransformersProposer:
             return [[] for _ in queries]
         samples = 1 if self.settings.temperature == 0 or self.settings.beam_search else k
         prompts = [
-            tuple(encode_prompt(self.tokenizer, self.format, self.format.render(q), self.settings.max_prompt_tokens))
+            tuple(encode_prompt(self.tokenizer, self.format, self.format.render(q), max_tokens=self.settings.max_prompt_tokens))
             for q in queries
         ]
         rows = [_Row(qi, s, prompts[qi]) for qi in range(len(queries)) for s in range(samples)]

@@ -29,7 +29,7 @@ __all__ = [
     "load_training_data",
 ]
 
-SANDBOX_PREFIX = "sandbox:"
+_SANDBOX_PREFIX = "sandbox:"
 
 
 class TestSplitRefused(DatasetError):
@@ -164,8 +164,8 @@ def sandbox_traces(split: str) -> tuple[ProofTrace, ...]:
 def load_training_data(source: str, *, minif2f_catalogue: Path | None = None) -> tuple[ProofTrace, ...]:
     """Traces from ``sandbox:<split>``, a LeanDojo ``.json`` file, or a ``.jsonl`` file of
     whole proofs or LeanDojo traced theorems (recognised by their fields)."""
-    if source.startswith(SANDBOX_PREFIX):
-        return sandbox_traces(source[len(SANDBOX_PREFIX):])
+    if source.startswith(_SANDBOX_PREFIX):
+        return sandbox_traces(source[len(_SANDBOX_PREFIX):])
     path = Path(source)
     if not path.is_file():
         raise DatasetError(f"training data not found: {source} (a file, or sandbox:<split>)")

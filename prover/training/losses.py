@@ -99,6 +99,7 @@ def unit_losses(
     token_logprobs: torch.Tensor,
     token_mask: torch.Tensor,
     unit_index: torch.Tensor,
+    *,
     num_units: int,
     config: LossConfig,
 ) -> UnitLosses:

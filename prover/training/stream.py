@@ -46,9 +46,11 @@ class UnitStream:
         return self.epoch * self.size + self.position
 
     def state_dict(self) -> dict[str, int]:
+        """The position to save in a checkpoint."""
         return {"epoch": self.epoch, "position": self.position, "seed": self.seed, "size": self.size}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
+        """Continue from a saved position; the dataset size and seed must match."""
         if (state["seed"], state["size"]) != (self.seed, self.size):
             raise ValueError("checkpoint was written for a different dataset or seed")
         self.epoch, self.position = state["epoch"], state["position"]

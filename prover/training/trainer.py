@@ -82,7 +82,7 @@ def encode_units(
     for trace in traces:
         pairs = [
             EncodedPair(
-                tuple(encode_prompt(tokenizer, fmt, fmt.render(step.query), max_prompt_tokens)),
+                tuple(encode_prompt(tokenizer, fmt, fmt.render(step.query), max_tokens=max_prompt_tokens)),
                 tuple(encode_target(tokenizer, fmt, step.target)),
             )
             for step in trace.steps
@@ -184,9 +184,9 @@ class Trainer:
             indices = self.stream.take(need)
             rows = [pair for i in indices for pair in self.units[i]]
             owner = torch.tensor([n for n, i in enumerate(indices) for _ in self.units[i]], device=self.device)
-            batch = collate_pairs(rows, self.format, self.tokenizer.pad_token_id, self.device)
+            batch = collate_pairs(rows, self.format, pad_id=self.tokenizer.pad_token_id, device=self.device)
             logprobs, mask = target_logprobs(self.model, batch)
-            result = unit_losses(logprobs, mask, owner, len(indices), config.loss)
+            result = unit_losses(logprobs, mask, owner, num_units=len(indices), config=config.loss)
             keep = result.weight > config.loss.threshold if config.loss.drops else torch.ones_like(result.weight, dtype=torch.bool)
             kept.append(result.loss[keep])
             kept_logprob.append(result.logprob[keep])

@@ -25,7 +25,7 @@ BEAM = GenerationSettings(beam_search=True, max_new_tokens=10)
 
 def _proposer(arch_model, tokenizer, settings):
     arch, model = arch_model
-    return TransformersProposer(model, tokenizer, get_format(FORMATS[arch]), settings)
+    return TransformersProposer(model, tokenizer, get_format(FORMATS[arch]), settings=settings)
 
 
 def _texts(results):
@@ -45,11 +45,11 @@ def test_logprobs_match_teacher_forcing(arch_model, tokenizer, queries, settings
     fmt = proposer.format
     compared = 0
     for query, cands in zip(queries, proposer.propose(queries, 4)):
-        prompt = tuple(encode_prompt(tokenizer, fmt, fmt.render(query), 2048))
+        prompt = tuple(encode_prompt(tokenizer, fmt, fmt.render(query), max_tokens=2048))
         for cand in cands:
             ids = tokenizer(cand.text, add_special_tokens=False).input_ids
             target = tuple(ids) + ((tokenizer.eos_token_id,) if cand.num_tokens == len(ids) + 1 else ())
-            ((logprob, count),) = score_pairs(proposer.model, fmt, tokenizer.pad_token_id, [EncodedPair(prompt, target)])
+            ((logprob, count),) = score_pairs(proposer.model, fmt, [EncodedPair(prompt, target)], pad_id=tokenizer.pad_token_id)
             assert count == cand.num_tokens
             assert cand.logprob == pytest.approx(logprob, abs=1e-3)
             compared += 1

@@ -72,8 +72,8 @@ def test_step_level_gradient_is_f_times_ce_gradient(n):
     logits, targets, mask = _toy()
     lp = _token_logprobs(logits, targets)
     units = torch.arange(3)
-    dco = unit_losses(lp, mask, units, 3, LossConfig(kind="dco-step", n=n))
-    ce = unit_losses(lp, mask, units, 3, LossConfig(kind="ce"))
+    dco = unit_losses(lp, mask, units, num_units=3, config=LossConfig(kind="dco-step", n=n))
+    ce = unit_losses(lp, mask, units, num_units=3, config=LossConfig(kind="ce"))
     for i in range(3):
         f = dco.weight[i].item()
         assert f == pytest.approx(closed_form(n, math.exp(ce.logprob[i].item())), rel=2e-4)
@@ -86,7 +86,7 @@ def test_step_level_gradient_is_f_times_ce_gradient(n):
 def test_summed_step_loss_has_the_exact_dco_gradient(n):
     logits, targets, mask = _toy(1)
     lp = _token_logprobs(logits, targets)
-    dco = unit_losses(lp, mask, torch.arange(3), 3, LossConfig(kind="dco-step", n=n, reduction="sum"))
+    dco = unit_losses(lp, mask, torch.arange(3), num_units=3, config=LossConfig(kind="dco-step", n=n, reduction="sum"))
     for i in range(3):
         p = torch.exp((lp[i] * mask[i]).sum())
         exact = -torch.log(1 - (1 - p) ** n)
@@ -96,8 +96,8 @@ def test_summed_step_loss_has_the_exact_dco_gradient(n):
 def test_n_one_reproduces_cross_entropy_exactly():
     logits, targets, mask = _toy(2)
     lp = _token_logprobs(logits, targets)
-    dco = unit_losses(lp, mask, torch.arange(3), 3, LossConfig(kind="dco-step", n=1))
-    ce = unit_losses(lp, mask, torch.arange(3), 3, LossConfig(kind="ce", n=64))  # N is ignored for CE
+    dco = unit_losses(lp, mask, torch.arange(3), num_units=3, config=LossConfig(kind="dco-step", n=1))
+    ce = unit_losses(lp, mask, torch.arange(3), num_units=3, config=LossConfig(kind="ce", n=64))  # N is ignored for CE
     assert torch.equal(dco.loss, ce.loss) and torch.equal(ce.weight, torch.ones(3, dtype=torch.float64))
 
 
@@ -107,14 +107,14 @@ def test_proof_level_weighting_is_the_gradient_of_proof_coverage(n):
     logits, targets, mask = _toy(3)
     lp = _token_logprobs(logits, targets)
     owner = torch.tensor([0, 1, 0])
-    dco = unit_losses(lp, mask, owner, 2, LossConfig(kind="dco-proof", n=n, reduction="sum"))
+    dco = unit_losses(lp, mask, owner, num_units=2, config=LossConfig(kind="dco-proof", n=n, reduction="sum"))
     step_sum = (lp * mask).sum(1)
     proof_p = torch.exp(step_sum[0] + step_sum[2])
     exact = -torch.log(1 - (1 - proof_p) ** n)
     assert torch.allclose(_grad(dco.loss[0], logits), _grad(exact, logits))
     assert dco.weight[0].item() == pytest.approx(closed_form(n, proof_p.item()), rel=2e-4)
     # token-mean variant: the same weight times the proof's mean token NLL
-    mean = unit_losses(lp, mask, owner, 2, LossConfig(kind="dco-proof", n=n))
+    mean = unit_losses(lp, mask, owner, num_units=2, config=LossConfig(kind="dco-proof", n=n))
     assert mean.loss[0].item() == pytest.approx(dco.loss[0].item() / 7)  # 4 + 3 target tokens
 
 

@@ -17,7 +17,7 @@ from tests.training.conftest import make_trace, with_loss
 
 def _mean_nll(trainer: Trainer) -> float:
     pairs = [pair for unit in trainer.units for pair in unit]
-    scores = score_pairs(trainer.model, trainer.format, trainer.tokenizer.pad_token_id, pairs)
+    scores = score_pairs(trainer.model, trainer.format, pairs, pad_id=trainer.tokenizer.pad_token_id)
     return -sum(lp for lp, _ in scores) / sum(n for _, n in scores)
 
 
@@ -34,7 +34,7 @@ def _memorised_probability(config, loss: dict) -> float:
     config = dataclasses.replace(config, max_steps=100, batch_size=1, optim=dataclasses.replace(config.optim, schedule="constant"))
     trainer = Trainer(with_loss(config, **loss), traces=memorise)
     trainer.train()
-    ((logprob, _),) = score_pairs(trainer.model, trainer.format, 0, list(trainer.units[0]))
+    ((logprob, _),) = score_pairs(trainer.model, trainer.format, list(trainer.units[0]), pad_id=0)
     return math.exp(logprob)
 
 
