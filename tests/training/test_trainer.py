@@ -61,6 +61,7 @@ def test_dropped_units_are_refilled_to_keep_the_batch_size(tiny_config):
     assert trainer.stream.units_seen > 6 * 8
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # no step: nothing kept
 def test_refill_gives_up_when_everything_is_dropped(tiny_config, traces):
     config = with_loss(dataclasses.replace(tiny_config, max_steps=2, max_refill_rounds=3), kind="dco-step", n=1e300)
     trainer = Trainer(config, traces=traces)
