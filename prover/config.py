@@ -34,6 +34,8 @@ __all__ = [
     "RunConfig",
     "ProverConfig",
     "load_config",
+    "read_config_mapping",
+    "replace_checked",
 ]
 
 EnvKind = Literal["sandbox", "repl", "leandojo", "auto"]
@@ -123,14 +125,15 @@ class ProverConfig:
         values = {k: v for k, v in values.items() if v is not None}
         if not values:
             return self
-        return dataclasses.replace(self, **{section: _replace(getattr(self, section), section, values)})
+        return dataclasses.replace(self, **{section: replace_checked(getattr(self, section), section, values)})
 
 
 def _as_plain(value: Any) -> dict[str, Any]:
     return {f.name: (dict(v) if isinstance(v := getattr(value, f.name), Mapping) else v) for f in dataclasses.fields(value)}
 
 
-def _replace(current: Any, section: str, values: Mapping[str, Any]) -> Any:
+def replace_checked(current: Any, section: str, values: Mapping[str, Any]) -> Any:
+    """``dataclasses.replace`` that names unknown keys and invalid values of ``[section]`` as a ``ConfigError``."""
     known = {f.name for f in dataclasses.fields(current)}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -141,7 +144,8 @@ def _replace(current: Any, section: str, values: Mapping[str, Any]) -> Any:
         raise ConfigError(f"[{section}]: {exc}") from None
 
 
-def _read_mapping(path: Path) -> Mapping[str, Any]:
+def read_config_mapping(path: Path) -> Mapping[str, Any]:
+    """The top-level table of a TOML (default) or YAML (``.yaml``/``.yml``) file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -165,7 +169,7 @@ def load_config(path: Path | str | None = None, base: ProverConfig | None = None
     config = base or ProverConfig()
     if path is None:
         return config
-    data = _read_mapping(Path(path))
+    data = read_config_mapping(Path(path))
     sections = {f.name for f in dataclasses.fields(ProverConfig)}
     unknown = sorted(set(data) - sections)
     if unknown:
@@ -173,5 +177,5 @@ def load_config(path: Path | str | None = None, base: ProverConfig | None = None
     for section, values in data.items():
         if not isinstance(values, Mapping):
             raise ConfigError(f"{path}: [{section}] must be a table")
-        config = dataclasses.replace(config, **{section: _replace(getattr(config, section), section, dict(values))})
+        config = dataclasses.replace(config, **{section: replace_checked(getattr(config, section), section, dict(values))})
     return config

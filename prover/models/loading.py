@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from prover.models.formats import get_format
 from prover.models.transformers_proposer import GenerationSettings, TransformersProposer
@@ -77,6 +78,7 @@ def load_proposer(
         raise ModelLoadError(f"{spec}: no prompt format recorded; pass a format (e.g. bfs-prover, reprover)")
     fmt = get_format(fmt_name)
     try:
+        hf_logging.disable_progress_bar()
         config = AutoConfig.from_pretrained(spec, trust_remote_code=trust_remote_code)
         auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
         tokenizer = AutoTokenizer.from_pretrained(spec, trust_remote_code=trust_remote_code)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from prover.config import ConfigError, _read_mapping, _replace
+from prover.config import ConfigError, read_config_mapping, replace_checked
 from prover.training.losses import LossConfig
 
 __all__ = ["ModelSpec", "DataSpec", "OptimConfig", "TrainConfig", "PRESETS", "load_train_config"]
@@ -94,10 +94,10 @@ class TrainConfig:
         if section == "train":
             if nested := sorted(set(values) & _SECTIONS):
                 raise ConfigError(f"[train] cannot set {', '.join(nested)}; use its own section")
-            return _replace(self, "train", values)
+            return replace_checked(self, "train", values)
         if section not in _SECTIONS:
             raise ConfigError(f"unknown section [{section}]; expected one of {', '.join(sorted(_SECTIONS | {'train'}))}")
-        return dataclasses.replace(self, **{section: _replace(getattr(self, section), section, values)})
+        return dataclasses.replace(self, **{section: replace_checked(getattr(self, section), section, values)})
 
 
 _SECTIONS = {"model", "data", "loss", "optim"}
@@ -120,7 +120,7 @@ def load_train_config(path: str | Path | None = None, *, base: TrainConfig | Non
     config = base or TrainConfig()
     if path is None:
         return config
-    data = _read_mapping(Path(path))
+    data = read_config_mapping(Path(path))
     for section, values in data.items():
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: [{section}] must be a table")
