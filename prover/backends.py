@@ -70,7 +70,13 @@ def build_environment(config: EnvConfig, kind: str) -> Environment:
     if kind == "leandojo":
         from lean_env.leandojo import LeanDojoConfig, LeanDojoEnvironment
 
-        return LeanDojoEnvironment(LeanDojoConfig(step_timeout=int(config.step_timeout_s)))
+        if not (config.leandojo_repo and config.leandojo_commit):
+            raise BackendUnavailable(
+                "--env leandojo needs the traced repository: set leandojo_repo and leandojo_commit in [env] of --config"
+            )
+        return LeanDojoEnvironment(
+            LeanDojoConfig(repo_url=config.leandojo_repo, commit=config.leandojo_commit, step_timeout=int(config.step_timeout_s))
+        )
     raise BackendUnavailable(f"unknown environment kind {kind!r}; expected sandbox, repl, leandojo or auto")
 
 

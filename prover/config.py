@@ -52,6 +52,7 @@ class EnvConfig:
 
     ``auto`` uses the sandbox for statements in its propositional fragment and a
     configured Lean project (``prover setup`` or ``PROVER_LEAN_PROJECT``) otherwise.
+    ``leandojo_repo``/``leandojo_commit`` name the traced repository for ``leandojo``.
     """
 
     kind: EnvKind = "auto"
@@ -60,6 +61,8 @@ class EnvConfig:
     step_timeout_s: float = 60.0
     memory_limit_mb: int | None = 16384
     recycle_after_steps: int = 2000
+    leandojo_repo: str | None = None
+    leandojo_commit: str | None = None
 
 
 @dataclass(frozen=True)

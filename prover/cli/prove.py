@@ -19,6 +19,8 @@ from prover.render import best_partial_state, write_graph
 __all__ = ["command", "theorem_from_lean_file"]
 
 _MAX_STATEMENT = 100_000
+_SETUP_ERRORS = ("StatementError: ", "BackendUnavailable: ")
+"""Search errors that mean the input or the setup is wrong, not that no proof was found (exit 2)."""
 
 
 def theorem_from_lean_file(path: Path, name: str) -> Theorem:
@@ -92,8 +94,8 @@ def command(statement, lean_file, theorem_name, minif2f_name, minif2f_path, grap
     with Agent.from_config(config, statement=text) as agent:
         theorem = agent.theorem(target)
         result = agent.prove(theorem)
-    if result.status == "error" and result.error and result.error.startswith("StatementError"):
-        raise InputError(result.error.removeprefix("StatementError: "))
+    if result.status == "error" and result.error and result.error.startswith(_SETUP_ERRORS):
+        raise InputError(result.error.split(": ", 1)[1])
     if graph_path is not None:
         try:
             write_graph(result.graph, graph_path)

@@ -51,6 +51,7 @@ def test_not_proved_exits_1_with_partial_state():
     (["prove", "theorem t (x : Nat) : x = x := by", "--env", "auto"], "prover setup"),
     (["prove", "--minif2f", "no_such_theorem", "--minif2f-path", "../shared/datasets/minif2f/minif2f_lean4.jsonl"], "unknown MiniF2F"),
     (["bench", "--dataset", "nope", "--out", "/tmp/x"], "unknown dataset"),
+    (["prove", DEMO, "--env", "leandojo"], "leandojo_repo"),
 ])
 def test_user_errors_are_one_line_with_exit_2(argv, needle):
     result = run(*argv, cwd=Path(__file__).resolve().parents[2])
@@ -139,3 +140,22 @@ def test_bench_refuses_unwritable_output(tmp_path):
     blocker.write_text("")
     result = run("bench", "--dataset", "sandbox-valid", "--limit", "1", "--out", str(blocker / "run"))
     assert result.returncode == 2 and "cannot write run directory" in result.stderr
+
+
+def test_bench_ctrl_c_stops_cleanly_and_keeps_finished_results(tmp_path):
+    args = [*BENCH, "--out", str(tmp_path / "run")]
+    process = subprocess.Popen([*PROVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = tmp_path / "run" / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (results.exists() and results.read_text().count("\n") >= 5):
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    kept = results.read_text()
+    assert kept.endswith("\n") and 5 <= kept.count("\n") < 200
+    assert all(json.loads(line)["theorem"] for line in kept.splitlines())
+    resumed = run(*args, "--resume", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(_records(tmp_path / "run")) == 200
