@@ -159,3 +159,14 @@ def test_bench_ctrl_c_stops_cleanly_and_keeps_finished_results(tmp_path):
     resumed = run(*args, "--resume", timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert len(_records(tmp_path / "run")) == 200
+
+
+def test_exported_sandbox_split_runs_as_a_jsonl_dataset(tmp_path):
+    exported = tmp_path / "valid.jsonl"
+    result = run("data", "sandbox", "--split", "valid", "--out", str(exported))
+    assert result.returncode == 0 and "wrote 100 sandbox valid theorems" in result.stdout
+    first = json.loads(exported.read_text().splitlines()[0])
+    assert first["formal_statement"].endswith(":= by") and first["proof"]
+    bench = run("bench", "--dataset", str(exported), "--limit", "5", "--out", str(tmp_path / "run"))
+    assert bench.returncode == 0, bench.stderr
+    assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == 5
