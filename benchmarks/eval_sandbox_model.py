@@ -16,18 +16,13 @@ import argparse
 import asyncio
 import time
 from collections import Counter
-from math import comb
 
 import torch
 
 from lean_env.sandbox import SandboxEnvironment, load_split
 from prover.models import GenerationSettings, load_proposer
+from prover.report import pass_at_k
 from search import BestFirst, Budget, Rollouts, Scheduler, SchedulerConfig, SearchJob
-
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k from ``c`` successes in ``n`` attempts."""
-    return 1.0 if n - c < k else 1.0 - comb(n - c, k) / comb(n, k)
 
 
 async def _run(scheduler: Scheduler, jobs: list[SearchJob]) -> dict[str, int]:
