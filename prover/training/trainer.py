@@ -23,6 +23,7 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import logging as hf_logging
 
 from prover.config import ConfigError
 from prover.data.jsonl import DatasetError
@@ -234,6 +235,7 @@ class Trainer:
         and the trainer state needed to resume."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        hf_logging.disable_progress_bar()
         self.model.save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
         write_prover_config(directory, {"format": self.format.name, "step": self.step, "train": self.config.to_dict()})
