@@ -16,6 +16,9 @@ Every ``proved`` result carries a proof that passed the environment's independen
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable, Iterable, Mapping
 
@@ -131,15 +134,18 @@ class Agent:
         scheduler = Scheduler(
             env=self.env, proposer=self.proposer, policy=self.policy, budget=self.budget, config=self.scheduler_config
         )
-        async for index, result in scheduler.stream_jobs(SearchJob(theorem=j.theorem, seed=j.seed) for j in jobs):
-            yield jobs[index], result
+        stream = scheduler.stream_jobs(SearchJob(theorem=j.theorem, seed=j.seed) for j in jobs)
+        async with aclosing(stream):  # an interrupted caller still cancels the searches in flight
+            async for index, result in stream:
+                yield jobs[index], result
 
     def run_jobs(self, jobs: Iterable[AttemptJob], on_result: Callable[[AttemptJob, ProofResult], None]) -> None:
         """Synchronous ``aprove_many``: call ``on_result`` with each finished search, in completion order."""
 
         async def drive() -> None:
-            async for job, result in self.aprove_many(jobs):
-                on_result(job, result)
+            async with aclosing(self.aprove_many(jobs)) as stream:
+                async for job, result in stream:
+                    on_result(job, result)
 
         self._run(drive())
 
@@ -156,9 +162,31 @@ class Agent:
         return results
 
     def _run(self, coroutine):
+        """Run ``coroutine`` on the agent's loop. Ctrl-C cancels the task (as ``asyncio.Runner``
+        does) so every search in flight unwinds through its ``finally`` blocks at an await,
+        then ``KeyboardInterrupt`` is raised to the caller."""
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(coroutine)
+        task = self._loop.create_task(coroutine)
+        interrupted = False
+
+        def interrupt() -> None:
+            nonlocal interrupted
+            interrupted = True
+            task.cancel()
+
+        handled = threading.current_thread() is threading.main_thread()
+        if handled:
+            self._loop.add_signal_handler(signal.SIGINT, interrupt)
+        try:
+            return self._loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if interrupted:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            if handled:
+                self._loop.remove_signal_handler(signal.SIGINT)
 
     async def aclose(self) -> None:
         """Stop the environment's processes and release the proposer."""
@@ -166,6 +194,7 @@ class Agent:
 
     def close(self) -> None:
         self._run(self.aclose())
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         self._loop.close()
         self._loop = None
 

@@ -12,8 +12,10 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Protocol, Sequence, TypeVar, runtime_checkable
+from functools import partial
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol, Sequence, TypeVar, runtime_checkable
 
+from lean_env.aio import within
 from lean_env.environment import Environment
 from lean_env.types import EnvCrash, Theorem, Verdict
 from search.budget import Budget, BudgetExhausted, BudgetTracker
@@ -143,7 +145,7 @@ class SearchEngine:
                     pending.setdefault((node, candidate.text), candidate)
         granted = self.tracker.grant_env_calls(len(pending)) if pending else 0
         jobs = list(pending.items())[:granted]
-        calls = (self._env_call(self.env.step(self.graph.state(node), tactic)) for (node, tactic), _ in jobs)
+        calls = (self._env_call(partial(self.env.step, self.graph.state(node), tactic)) for (node, tactic), _ in jobs)
         results = await self._bounded(asyncio.gather(*calls))
         for ((node, tactic), candidate), (result, seconds) in zip(jobs, results):
             kind, message = outcome_of(result)
@@ -166,10 +168,12 @@ class SearchEngine:
             steps.append([Step(c.text, c.logprob, child) for c, child in tried if child is not None])
         return steps
 
-    async def _env_call(self, call: Awaitable[_T]) -> tuple[_T, float]:
-        """Await one environment call, timing it into the edge and the env total."""
+    async def _env_call(self, call: Callable[[], Awaitable[_T]]) -> tuple[_T, float]:
+        """Make and await one environment call, timing it into the edge and the env total.
+        The call is made here, not by the caller, so a task cancelled before it starts
+        leaves no never-awaited coroutine behind."""
         started = time.perf_counter()
-        result = await call
+        result = await call()
         seconds = time.perf_counter() - started
         self.env_seconds += seconds
         return result, seconds
@@ -185,7 +189,7 @@ class SearchEngine:
         if not fresh:
             return []
         fresh = fresh[: self.tracker.grant_env_calls(len(fresh))]
-        checks = (self._env_call(self.env.verify(self.theorem, c.text)) for c in fresh)
+        checks = (self._env_call(partial(self.env.verify, self.theorem, c.text)) for c in fresh)
         timed = await self._bounded(asyncio.gather(*checks))
         for candidate, (verdict, seconds) in zip(fresh, timed):
             record = EdgeRecord(
@@ -206,8 +210,8 @@ class SearchEngine:
         if left is None:
             return await awaitable
         try:
-            return await asyncio.wait_for(awaitable, max(left, 0.0))
-        except asyncio.TimeoutError:
+            return await within(awaitable, max(left, 0.0))
+        except TimeoutError:
             raise BudgetExhausted("wall-clock limit reached") from None
 
 

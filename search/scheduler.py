@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable, Iterable, Sequence
 
+from lean_env.aio import within
 from lean_env.environment import Environment
 from lean_env.types import Theorem
 from search.budget import Budget
@@ -141,8 +142,8 @@ class BatchingPropose:
             if not self._ready() and left > 0:
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), left)
-                except asyncio.TimeoutError:
+                    await within(self._wake.wait(), left)
+                except TimeoutError:
                     pass
                 continue
             await self._call(self._take())

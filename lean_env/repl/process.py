@@ -17,11 +17,10 @@ import json
 import os
 import resource
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, TypeVar
 
+from lean_env.aio import within
 from lean_env.repl.protocol import Request, Response, decode_response, encode_request
 
 __all__ = ["ProcessSpec", "ReplProcess", "WorkerFault", "WorkerTimeout", "WorkerDied"]
@@ -29,7 +28,6 @@ __all__ = ["ProcessSpec", "ReplProcess", "WorkerFault", "WorkerTimeout", "Worker
 _STREAM_LIMIT = 256 * 1024 * 1024  # one JSON line can hold a large goal or infotree
 _STDERR_LINES = 20
 _LIVE: set["ReplProcess"] = set()
-_T = TypeVar("_T")
 
 
 class WorkerFault(Exception):
@@ -51,19 +49,6 @@ class ProcessSpec:
     command: tuple[str, ...]
     cwd: Path
     memory_limit_mb: int | None = None
-
-
-async def _within(awaitable: Awaitable[_T], timeout: float) -> _T:
-    """``awaitable`` with a deadline (``TimeoutError``). ``asyncio.timeout`` where it
-    exists, since ``wait_for`` before 3.12 can swallow a cancellation (Ctrl-C) that
-    arrives as the awaited operation completes."""
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(timeout):
-            return await awaitable
-    try:  # pragma: no cover - Python 3.10 only
-        return await asyncio.wait_for(awaitable, timeout)
-    except asyncio.TimeoutError as exc:  # pragma: no cover
-        raise TimeoutError from exc
 
 
 def _limit_memory(limit_mb: int) -> None:
@@ -138,7 +123,7 @@ class ReplProcess:
     async def _receive(self, timeout: float, *, drain: bool = False) -> object:
         """The next response within ``timeout``; any failure kills the process group."""
         try:
-            raw = await _within(self._exchange(drain), timeout)
+            raw = await within(self._exchange(drain), timeout)
         except TimeoutError:
             await self.kill()
             raise WorkerTimeout(f"no response within {timeout:g}s") from None
@@ -199,7 +184,7 @@ class ReplProcess:
         self.kill_now()
         await self._proc.wait()
         try:
-            await _within(self._stderr_task, 1.0)
+            await within(self._stderr_task, 1.0)
         except TimeoutError:
             pass  # a process outside the group still holds stderr; the reader was cancelled
         self._proc.stdin.close()
