@@ -87,18 +87,22 @@ def command(dataset, minif2f_path, out, resume, attempts, limit, concurrency, on
         raise InputError(f"dataset {dataset!r} has no theorems")
     described["count"] = len(theorems)
     store = RunStore(out, resume=resume)
-    store.open(build_manifest(config=config.to_dict(), dataset=described, argv=sys.argv))
-    probe = theorems[0].statement
-    with store, Agent.from_config(config, statement=probe) as agent:
-        jobs = [j for j in agent.jobs(theorems, attempts=config.run.attempts) if (j.theorem.name, j.attempt) not in store.finished]
+    # The agent is built before the run directory is written, so a setup error leaves nothing behind.
+    with Agent.from_config(config, statement=theorems[0].statement) as agent:
+        store.open(build_manifest(config=config.to_dict(), dataset=described, argv=sys.argv))
+        finished = store.finished
+        jobs = [j for j in agent.jobs(theorems, attempts=config.run.attempts) if (j.theorem.name, j.attempt) not in finished]
+        proved_attempts = sum(r.proved for r in store.records)
         columns = (TextColumn("[bold]{task.fields[proved]} proved"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as progress:
-            task = progress.add_task("bench", total=len(jobs), proved=sum(r.proved for r in store.records))
+        with store, Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as progress:
+            task = progress.add_task("bench", total=len(jobs), proved=proved_attempts)
 
             def save(job: AttemptJob, result) -> None:
+                nonlocal proved_attempts
                 store.append(_record(job, result, described["name"]))
-                progress.update(task, advance=1, proved=progress.tasks[task].fields["proved"] + bool(result.proved))
+                proved_attempts += bool(result.proved)
+                progress.update(task, advance=1, proved=proved_attempts)
 
             try:
                 agent.run_jobs(jobs, save)

@@ -170,3 +170,14 @@ def test_exported_sandbox_split_runs_as_a_jsonl_dataset(tmp_path):
     bench = run("bench", "--dataset", str(exported), "--limit", "5", "--out", str(tmp_path / "run"))
     assert bench.returncode == 0, bench.stderr
     assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == 5
+
+
+def test_bench_setup_error_leaves_no_run_behind(tmp_path):
+    dataset = tmp_path / "lean.jsonl"
+    dataset.write_text(json.dumps({"name": "x", "formal_statement": "theorem x (n : Nat) : n = n := by"}) + "\n")
+    env = {**os.environ, "PROVER_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("PROVER_LEAN_PROJECT", None)
+    for _ in range(2):  # the same command fails the same way again: no half-made run blocks it
+        result = run("bench", "--dataset", str(dataset), "--out", str(tmp_path / "run"), env=env)
+        assert result.returncode == 2 and "prover setup" in result.stderr, result.stderr
+        assert not (tmp_path / "run" / "results.jsonl").exists()
