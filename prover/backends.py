@@ -7,11 +7,11 @@ from pathlib import Path
 
 from lean_env import BackendUnavailable, Environment, StatementError, Theorem
 from prover.config import EnvConfig, ModelConfig
+from prover.data.minif2f import MINIF2F_HEADER
 from search.proposer import Proposer
 
 __all__ = ["resolve_env_kind", "build_environment", "build_proposer", "default_header", "theorem_from_statement"]
 
-MINIF2F_HEADER = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"
 
 
 def default_header(env_kind: str) -> str:
@@ -108,9 +108,8 @@ def build_proposer(config: ModelConfig, env_kind: str, *, output: str = "tactic"
     raise BackendUnavailable(f"unknown proposer {kind!r}; expected auto, baseline, automation or model")
 
 
-def theorem_from_statement(statement: str, *, header: str, name: str | None = None) -> Theorem:
-    """A ``Theorem`` from statement text; the name is read from ``theorem NAME``/``lemma NAME``."""
-    words = statement.split()
-    if name is None:
-        name = words[1] if len(words) > 1 and words[0] in ("theorem", "lemma") else "anonymous"
-    return Theorem(name=name, statement=statement.strip(), header=header)
+def theorem_from_statement(statement: str, *, header: str) -> Theorem:
+    """A ``Theorem`` from statement text, named as it declares itself (``anonymous`` for ``example``)."""
+    from lean_env.repl.verify import declared_name
+
+    return Theorem(name=declared_name(statement) or "anonymous", statement=statement.strip(), header=header)

@@ -18,6 +18,7 @@ from typing import ClassVar, Iterator, Mapping, Sequence
 from lean_env.errors import StatementError
 from lean_env.sandbox.kernel import Goal, defeq, parse_goal
 from lean_env.sandbox.syntax import FALSE, And, Atom, Bot, Formula, Iff, Imp, Not, Or, Top, atoms_of, pp
+from search.engine import derive_seed
 from search.proposer import Candidate, ProposerKind, Query
 
 __all__ = ["BASELINE_PRIORS", "FALLBACK_TACTICS", "BaselineProposer", "WholeProofBaseline", "suggest"]
@@ -195,7 +196,7 @@ class WholeProofBaseline:
         for sample in range(k):
             state, tactics, logprob = query.state, [], 0.0
             for step in range(self.max_steps):
-                step_query = Query(theorem=query.theorem, state=state, seed=hash((query.seed, sample, step)))
+                step_query = Query(theorem=query.theorem, state=state, seed=derive_seed(query.seed, sample, step))
                 choice = sampler.propose([step_query], 1)[0]
                 if not choice:
                     break

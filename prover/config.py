@@ -118,10 +118,7 @@ class ProverConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view of the whole configuration."""
-        return {
-            section.name: _as_plain(getattr(self, section.name))
-            for section in dataclasses.fields(self)
-        }
+        return dataclasses.asdict(self)
 
     def override(self, section: str, **values: Any) -> "ProverConfig":
         """A copy with the given fields of one section replaced; ``None`` values are ignored."""
@@ -129,10 +126,6 @@ class ProverConfig:
         if not values:
             return self
         return dataclasses.replace(self, **{section: replace_checked(getattr(self, section), section, values)})
-
-
-def _as_plain(value: Any) -> dict[str, Any]:
-    return {f.name: (dict(v) if isinstance(v := getattr(value, f.name), Mapping) else v) for f in dataclasses.fields(value)}
 
 
 def replace_checked(current: Any, section: str, values: Mapping[str, Any]) -> Any:

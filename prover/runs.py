@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
+from prover.data.jsonl import write_text_atomically
+
 __all__ = [
     "RESULTS_SCHEMA",
     "RunError",
@@ -157,9 +159,7 @@ class RunStore:
                 if previous.get("config") != manifest["config"] or previous.get("dataset") != manifest["dataset"]:
                     raise RunError(f"{self.directory}: --resume with a different configuration or dataset; use another --out")
             else:
-                partial = self.manifest_path.with_suffix(".json.partial")
-                partial.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-                partial.replace(self.manifest_path)
+                write_text_atomically(self.manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
             self._truncate_torn_tail()
             self._file = open(self.results_path, "a", encoding="utf-8")
         except OSError as exc:

@@ -8,9 +8,17 @@ from typing import Iterator, Literal
 
 from lean_env.types import Theorem
 
-__all__ = ["DatasetError", "read_jsonl", "theorem_from_record", "load_theorems"]
+__all__ = ["DatasetError", "read_jsonl", "theorem_from_record", "load_theorems", "write_text_atomically"]
 
 OnError = Literal["stop", "skip"]
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``path`` through a ``.partial`` sibling and a rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 class DatasetError(ValueError):

@@ -15,16 +15,17 @@ import tarfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from lean_env.stack import default_cache_dir
 from lean_env.types import Theorem
-from prover.data.jsonl import DatasetError, load_theorems
+from prover.data.jsonl import DatasetError, load_theorems, write_text_atomically
 
 __all__ = [
     "MINIF2F_REPO",
     "MINIF2F_COMMIT",
     "MINIF2F_SPLIT_SIZE",
+    "MINIF2F_HEADER",
     "KnownIssue",
     "MiniF2FNotFound",
     "category",
@@ -38,6 +39,9 @@ __all__ = [
 MINIF2F_REPO = "yangky11/miniF2F-lean4"
 MINIF2F_COMMIT = "5746b7d6c47855ce1294bed87329618ff7f1bc31"
 MINIF2F_SPLIT_SIZE = 244
+MINIF2F_HEADER = "import Mathlib\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
+"""The header every pinned MiniF2F statement has; REPL workers are keyed by header, so
+statements given as text reuse the same workers (and their ``import Mathlib``)."""
 _ARCHIVE_URL = f"https://codeload.github.com/{MINIF2F_REPO}/tar.gz/{MINIF2F_COMMIT}"
 _FILE_NAME = "minif2f_lean4.jsonl"
 _SPLIT_DIRS = {"Valid": "valid", "Test": "test"}
@@ -172,12 +176,6 @@ def download_minif2f(
     counts = {split: sum(r["split"] == split for r in records) for split in ("valid", "test")}
     if counts != {"valid": MINIF2F_SPLIT_SIZE, "test": MINIF2F_SPLIT_SIZE}:
         raise DatasetError(f"downloaded MiniF2F has {counts}, expected {MINIF2F_SPLIT_SIZE} per split")
-    _write_atomically(target, (json.dumps(r, ensure_ascii=False) for r in records))
+    write_text_atomically(target, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     return target
 
-
-def _write_atomically(path: Path, lines: Iterable[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    partial.replace(path)

@@ -120,3 +120,9 @@ def test_cli_data_minif2f_with_path(primary, tmp_path):
     assert "488 theorems (244 valid, 244 test)" in result.output
     missing = runner.invoke(cli, ["data", "minif2f", "--path", str(tmp_path / "no.jsonl")])
     assert missing.exit_code == 2 and "Traceback" not in missing.output and "--path" in missing.output
+
+
+def test_default_header_is_the_catalogue_header(primary):
+    from prover.backends import default_header
+
+    assert {t.header for t in load_minif2f(primary)} == {default_header("repl")}

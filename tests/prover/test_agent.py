@@ -71,3 +71,14 @@ def test_bad_config_is_a_clear_error(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_config(path)
+
+
+@pytest.mark.parametrize("statement,name", [
+    ("theorem t(p : Prop) : p → p := by", "t"),
+    ("lemma my_lemma {p : Prop} : p → p := by", "my_lemma"),
+    ("example (p : Prop) : p → p := by", "anonymous"),
+])
+def test_theorem_names_come_from_the_declaration(statement, name):
+    from prover.backends import theorem_from_statement
+
+    assert theorem_from_statement(statement, header="").name == name
