@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from lean_env import EnvLimits
 from lean_env.repl import ReplConfig, ReplEnvironment
 from lean_env.repl.process import ReplProcess
 from lean_env.types import NewState, Theorem
@@ -32,7 +33,7 @@ HEADER = "import Mathlib\n"
 
 def _config(delay_ms: float, workers: int) -> ReplConfig:
     command = (sys.executable, str(FAKE_REPL), "--delay-ms", str(delay_ms))
-    return ReplConfig(command=command, cwd=REPO, max_workers=workers, recycle_after_steps=1_000_000)
+    return ReplConfig(command=command, cwd=REPO, limits=EnvLimits(workers=workers, recycle_after_steps=1_000_000))
 
 
 def _theorem(i: int) -> Theorem:

@@ -24,7 +24,7 @@ from typing import Sequence
 
 from lean_env.base import EnvironmentBase
 from lean_env.types import NewState, ProofComplete, ProofState, StepResult, TacticError, Theorem, Verdict
-from search import Budget, Candidate, Query, Scheduler, SchedulerConfig, make_policy, run_search
+from search import Budget, Candidate, Query, Scheduler, SchedulerConfig, plan_jobs, resolve_policy, run_search
 
 
 class InstantTreeEnv(EnvironmentBase):
@@ -99,7 +99,7 @@ def overhead(policy: str, params: dict, expansions: int, proposer: object) -> tu
     env = InstantTreeEnv(width=params["k"])
     theorem = Theorem("bench", "theorem bench : True := by")
     search = run_search(
-        theorem, env=env, proposer=proposer, policy=make_policy(policy, **params), budget=Budget(max_expansions=expansions)
+        theorem, env=env, proposer=proposer, policy=resolve_policy(policy, params), budget=Budget(max_expansions=expansions)
     )
     wall, cpu = time.perf_counter(), time.process_time()
     result = asyncio.run(search)
@@ -112,7 +112,7 @@ def batching(theorems: int, depth: int, call_ms: float) -> tuple[float, float, f
     """Theorems per second sequentially and concurrently, and the mean batch size."""
     env = InstantTreeEnv(width=4, proof_depth=depth - 1)
     proposer = FixedProposer(call_ms / 1000.0)
-    policy = make_policy("best-first", k=4)
+    policy = resolve_policy("best-first", dict(k=4))
     items = [Theorem(f"b{i}", f"theorem b{i} : True := by") for i in range(theorems)]
 
     async def sequential() -> None:
@@ -128,7 +128,7 @@ def batching(theorems: int, depth: int, call_ms: float) -> tuple[float, float, f
         env=env, proposer=proposer, policy=policy, config=SchedulerConfig(max_batch=theorems, max_concurrent=theorems)
     )
     started = time.perf_counter()
-    results = asyncio.run(scheduler.run(items))
+    results = asyncio.run(scheduler.run(plan_jobs(items)))
     together = theorems / (time.perf_counter() - started)
     assert all(r.status == "proved" for r in results)
     return one_by_one, together, scheduler.stats().mean_size

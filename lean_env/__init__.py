@@ -5,6 +5,7 @@ This package depends on nothing else in the project.
 
 from lean_env.base import EnvironmentBase
 from lean_env.environment import Environment
+from lean_env.limits import EnvLimits
 from lean_env.errors import BackendUnavailable, EnvironmentFault, LeanEnvError, StatementError
 from lean_env.types import (
     EnvCrash,
@@ -22,6 +23,7 @@ from lean_env.types import (
 
 __all__ = [
     "Environment",
+    "EnvLimits",
     "EnvironmentBase",
     "Theorem",
     "ProofState",

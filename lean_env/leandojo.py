@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any, Callable, ContextManager, Sequence
 from lean_env.base import EnvironmentBase
 from lean_env.errors import BackendUnavailable, StatementError
 from lean_env.hygiene import check_tactic
+from lean_env.limits import EnvLimits
 from lean_env.types import (
     EnvCrash,
     NewState,
@@ -57,14 +59,14 @@ class LeanDojoConfig:
     ``repo`` (a ``lean_dojo.LeanGitRepo``) wins over ``repo_url``/``commit``, from which one
     is built on first use (that may contact GitHub). ``file_path`` is the ``.lean`` file
     inside the repository; when ``None`` it is taken from ``Theorem.source`` of the form
-    ``owner/repo@commit:path/File.lean``.
+    ``owner/repo@commit:path/File.lean``. ``limits.step_timeout_s`` bounds one tactic.
     """
 
     repo_url: str | None = None
     commit: str | None = None
     repo: Any = None
     file_path: str | None = None
-    step_timeout: int = 60
+    limits: EnvLimits = EnvLimits()
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ class LeanDojoEnvironment(EnvironmentBase):
 
     def _open(self, theorem: Theorem) -> tuple[ContextManager[Any], Any, Any]:
         """Enter a new Dojo for ``theorem``: (context, dojo, initial TacticState). Blocking."""
-        context = self._factory(self._dojo_theorem(theorem), self._config.step_timeout)
+        context = self._factory(self._dojo_theorem(theorem), max(1, math.ceil(self._config.limits.step_timeout_s)))
         try:
             dojo, initial = context.__enter__()
         except self._ld.DojoInitError as exc:
@@ -200,7 +202,7 @@ class LeanDojoEnvironment(EnvironmentBase):
                 result = await asyncio.to_thread(session.dojo.run_tac, handle.tactic_state, hygiene.text)
             except self._ld.DojoTacticTimeoutError:
                 await self._drop(session)
-                return StepTimeout(seconds=float(self._config.step_timeout))
+                return StepTimeout(seconds=float(max(1, math.ceil(self._config.limits.step_timeout_s))))
             except self._ld.DojoCrashError as exc:
                 await self._drop(session)
                 return EnvCrash(reason=f"LeanDojo crashed: {exc or 'unknown'}", state_lost=True)

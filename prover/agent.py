@@ -1,62 +1,50 @@
-"""The Python agent API: an environment, a proposer and a search policy under a budget.
+"""The Python agent API: an environment and a proposer, and experiments run with them.
 
 Example (runs offline on the built-in propositional sandbox)::
 
-    from prover import Agent, ProverConfig
+    from prover import Agent, BestFirst, Beam, Budget, load_dataset
 
-    with Agent.from_config(ProverConfig()) as agent:
-        result = agent.prove("theorem t (p q : Prop) : p ∧ q → q ∧ p := by")
-        print(result.status, result.proof)
+    with Agent.from_config() as agent:
+        valid = load_dataset("sandbox:valid")
+        for policy in (BestFirst(k=8), Beam(width=4, k=8)):
+            run = agent.run(valid, policy=policy, budget=Budget(max_expansions=50), attempts=2)
+            print(run.policy, len(run.solved), run.pass_at_k(1))
 
-Every ``proved`` result carries a proof that passed the environment's independent
-``verify``. The agent owns its environment and proposer; close it (``with`` or
-``async with``) to stop Lean processes.
+The agent owns resources (environment, proposer); the policy, budget, seed and attempts
+are chosen per call. What ``from_config`` builds the agent closes; an environment or
+proposer passed in is left open for its owner (close it with ``prover.close``). Every
+``proved`` result carries a proof that passed the environment's independent ``verify``.
+All calls run on the library's own event loop (``prover.runtime``), so the synchronous
+methods work in notebooks and the async ones from any loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import threading
+import dataclasses
+import sys
 from contextlib import aclosing
-from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 from lean_env import Environment, Theorem
+from prover import runtime
 from prover.backends import build_environment, build_proposer, default_header, resolve_env_kind, theorem_from_statement
 from prover.config import ProverConfig
-from search.budget import Budget
-from search.engine import run_search
-from search.policies import Policy, make_policy
-from search.proposer import Proposer
-from search.result import SearchResult
-from search.scheduler import Scheduler, SchedulerConfig, SearchJob
+from prover.data import Dataset
+from prover.runs import AttemptRecord, Run, RunStore, build_manifest
+from search import Budget, Policy, Proposer, Scheduler, SearchResult, plan_jobs, policy_params, resolve_policy, run_search
 
-__all__ = ["Agent", "ProofResult", "AttemptJob", "attempt_seed"]
+__all__ = ["Agent", "close"]
 
-ProofResult = SearchResult
-"""What ``Agent.prove`` returns: status, verified proof text, proof graph, spent budget, timings."""
-
-
-def attempt_seed(seed: int, attempt: int) -> int:
-    """The seed of repeated attempt ``attempt`` of a run seeded with ``seed`` (attempt 0 keeps ``seed``)."""
-    return seed + 1_000_003 * attempt
-
-
-@dataclass(frozen=True)
-class AttemptJob:
-    """One search to run in a batch: a theorem, which repeated attempt, and its seed."""
-
-    theorem: Theorem
-    attempt: int
-    seed: int
+OnResult = Callable[[AttemptRecord, SearchResult], None]
+"""Called with each finished search of a run, in completion order (on the library's loop)."""
 
 
 class Agent:
-    """Proves theorems with one environment, one proposer and one policy.
+    """Proves theorems with one environment and one proposer.
 
-    ``prove`` is synchronous (it runs on the agent's own event loop); ``aprove`` and
-    ``aprove_many`` are for callers already inside asyncio. Use one style per agent.
+    ``config`` supplies the defaults of every call (policy, budget, seed, attempts) and the
+    scheduling of concurrent searches; ``header`` is put before statements given as text.
     """
 
     def __init__(
@@ -64,139 +52,173 @@ class Agent:
         *,
         env: Environment,
         proposer: Proposer,
-        policy: Policy | str = "best-first",
-        policy_params: Mapping[str, object] | None = None,
-        budget: Budget = Budget(max_expansions=200, max_seconds=300.0),
-        seed: int = 0,
-        scheduler: SchedulerConfig = SchedulerConfig(),
+        config: ProverConfig | None = None,
         header: str = "",
     ):
         self.env = env
         self.proposer = proposer
-        self.policy = make_policy(policy, **dict(policy_params or {})) if isinstance(policy, str) else policy
-        self.budget = budget
-        self.seed = seed
-        self.scheduler_config = scheduler
+        self.config = config or ProverConfig()
         self.header = header
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._owned: tuple[object, ...] = ()
+        self._describes_resources = False
 
     @classmethod
-    def from_config(cls, config: ProverConfig, *, statement: str | None = None) -> "Agent":
-        """Build the environment, proposer and policy that ``config`` names. With
-        ``env.kind == "auto"``, ``statement`` decides between the sandbox and Lean."""
+    def from_config(cls, config: ProverConfig | None = None, *, statement: str | None = None) -> "Agent":
+        """Build the environment and proposer that ``config`` names (the agent owns and
+        closes them). With ``env.kind == "auto"``, ``statement`` decides between the
+        sandbox and Lean."""
+        config = config or ProverConfig()
         env_kind = resolve_env_kind(config.env, statement)
-        policy = make_policy(config.policy.name, **dict(config.policy.params))
+        policy = resolve_policy(config.policy.name, config.policy.params)
         proposer = build_proposer(config.model, env_kind, output=policy.proposer_kind)
         env = build_environment(config.env, env_kind)
-        return cls(
-            env=env,
-            proposer=proposer,
-            policy=policy,
-            budget=config.budget,
-            seed=config.run.seed,
-            scheduler=SchedulerConfig(
-                max_batch=config.run.max_batch, max_wait_ms=config.run.max_wait_ms, max_concurrent=config.run.concurrency
-            ),
-            header=default_header(env_kind),
-        )
+        agent = cls(env=env, proposer=proposer, config=config, header=default_header(env_kind))
+        agent._owned = (env, proposer)
+        agent._describes_resources = True
+        return agent
 
-    def theorem(self, statement: Theorem | str) -> Theorem:
-        """A ``Theorem`` from statement text (with this agent's default header) or as given."""
-        if isinstance(statement, Theorem):
-            return statement
-        return theorem_from_statement(statement, header=self.header)
+    # ------------------------------------------------------------------ inputs
+    def theorem(self, item: Theorem | str) -> Theorem:
+        """A ``Theorem`` from statement text (with this agent's header) or as given."""
+        return item if isinstance(item, Theorem) else theorem_from_statement(item, header=self.header)
 
-    async def aprove(self, theorem: Theorem | str, *, budget: Budget | None = None, seed: int | None = None) -> ProofResult:
-        """Search for a proof of one theorem; see ``prove``."""
+    def dataset(self, items: Dataset | Iterable[Theorem | str], *, name: str = "theorems") -> Dataset:
+        """A ``Dataset`` from a dataset or from theorems and statement texts."""
+        if isinstance(items, Dataset):
+            return items
+        return Dataset(name=name, kind="inline", theorems=tuple(self.theorem(item) for item in items))
+
+    def _policy(self, policy: Policy | str | None) -> Policy:
+        if policy is None:
+            return resolve_policy(self.config.policy.name, self.config.policy.params)
+        return resolve_policy(policy)
+
+    # ------------------------------------------------------------------ proving
+    async def _prove(self, theorem: Theorem | str, policy: Policy | str | None, budget: Budget | None, seed: int | None) -> SearchResult:
         return await run_search(
             self.theorem(theorem),
             env=self.env,
             proposer=self.proposer,
-            policy=self.policy,
-            budget=budget or self.budget,
-            seed=self.seed if seed is None else seed,
+            policy=self._policy(policy),
+            budget=budget or self.config.budget,
+            seed=self.config.run.seed if seed is None else seed,
         )
 
-    def prove(self, theorem: Theorem | str, *, budget: Budget | None = None, seed: int | None = None) -> ProofResult:
+    def prove(
+        self, theorem: Theorem | str, *, policy: Policy | str | None = None, budget: Budget | None = None, seed: int | None = None
+    ) -> SearchResult:
         """Search for a proof of ``theorem`` (a ``Theorem`` or statement text ending in ``:= by``)."""
-        return self._run(self.aprove(theorem, budget=budget, seed=seed))
+        return runtime.run(self._prove(theorem, policy, budget, seed))
 
-    def jobs(self, theorems: Iterable[Theorem], *, attempts: int = 1) -> list[AttemptJob]:
-        """Every (theorem, attempt) pair with its seed, attempts of one theorem adjacent."""
-        return [
-            AttemptJob(theorem=t, attempt=a, seed=attempt_seed(self.seed, a)) for t in theorems for a in range(attempts)
-        ]
+    async def aprove(
+        self, theorem: Theorem | str, *, policy: Policy | str | None = None, budget: Budget | None = None, seed: int | None = None
+    ) -> SearchResult:
+        """``prove`` for callers inside asyncio."""
+        return await runtime.arun(self._prove(theorem, policy, budget, seed))
 
-    async def aprove_many(self, jobs: Iterable[AttemptJob]) -> AsyncIterator[tuple[AttemptJob, ProofResult]]:
-        """Run many searches concurrently with batched proposer calls; yield each
-        ``(job, result)`` as soon as it finishes (a failing search yields an ``error`` result)."""
-        jobs = list(jobs)
-        scheduler = Scheduler(
-            env=self.env, proposer=self.proposer, policy=self.policy, budget=self.budget, config=self.scheduler_config
+    # ------------------------------------------------------------------ runs
+    def run(
+        self,
+        theorems: Dataset | Iterable[Theorem | str],
+        *,
+        policy: Policy | str | None = None,
+        budget: Budget | None = None,
+        attempts: int | None = None,
+        seed: int | None = None,
+        out: Path | str | None = None,
+        resume: bool = False,
+        on_result: OnResult | None = None,
+    ) -> Run:
+        """Search every theorem ``attempts`` times concurrently, batching proposer calls.
+
+        With ``out`` each record is written to that run directory as soon as its search
+        finishes (exactly what ``prover bench`` writes); ``resume`` continues a run there,
+        skipping finished (theorem, attempt) pairs. Attempt ``a`` is seeded with
+        ``search.attempt_seed(seed, a)``.
+        """
+        dataset = self.dataset(theorems)
+        return runtime.run(self._run(dataset, policy, budget, attempts, seed, out, resume, on_result))
+
+    async def arun(
+        self,
+        theorems: Dataset | Iterable[Theorem | str],
+        *,
+        policy: Policy | str | None = None,
+        budget: Budget | None = None,
+        attempts: int | None = None,
+        seed: int | None = None,
+        out: Path | str | None = None,
+        resume: bool = False,
+        on_result: OnResult | None = None,
+    ) -> Run:
+        """``run`` for callers inside asyncio."""
+        dataset = self.dataset(theorems)
+        return await runtime.arun(self._run(dataset, policy, budget, attempts, seed, out, resume, on_result))
+
+    def describe(self, policy: Policy, budget: Budget, *, attempts: int, seed: int) -> dict[str, Any]:
+        """The ``config`` a run's manifest records: the resources and the call's settings."""
+        described = self.config.to_dict()
+        if not self._describes_resources:
+            described["env"] = {"kind": getattr(self.env, "name", type(self.env).__name__)}
+            described["model"] = {"proposer": getattr(self.proposer, "name", type(self.proposer).__name__)}
+        described["policy"] = {"name": policy.name, "params": policy_params(policy)}
+        described["budget"] = dataclasses.asdict(budget)
+        described["run"] = {"seed": seed, "attempts": attempts}
+        return described
+
+    async def _run(
+        self,
+        dataset: Dataset,
+        policy: Policy | str | None,
+        budget: Budget | None,
+        attempts: int | None,
+        seed: int | None,
+        out: Path | str | None,
+        resume: bool,
+        on_result: OnResult | None,
+    ) -> Run:
+        policy = self._policy(policy)
+        budget = budget or self.config.budget
+        attempts = self.config.run.attempts if attempts is None else attempts
+        seed = self.config.run.seed if seed is None else seed
+        scheduler = Scheduler(env=self.env, proposer=self.proposer, policy=policy, budget=budget, config=self.config.scheduler)
+        manifest = build_manifest(
+            config=self.describe(policy, budget, attempts=attempts, seed=seed), dataset=dataset.describe(), argv=sys.argv
         )
-        stream = scheduler.stream_jobs(SearchJob(theorem=j.theorem, seed=j.seed) for j in jobs)
-        async with aclosing(stream):  # an interrupted caller still cancels the searches in flight
-            async for index, result in stream:
-                yield jobs[index], result
-
-    def run_jobs(self, jobs: Iterable[AttemptJob], on_result: Callable[[AttemptJob, ProofResult], None]) -> None:
-        """Synchronous ``aprove_many``: call ``on_result`` with each finished search, in completion order."""
-
-        async def drive() -> None:
-            async with aclosing(self.aprove_many(jobs)) as stream:
-                async for job, result in stream:
-                    on_result(job, result)
-
-        self._run(drive())
-
-    def prove_many(self, theorems: Iterable[Theorem], *, attempts: int = 1) -> list[ProofResult]:
-        """Results of every theorem x attempt, in input order (attempts of a theorem adjacent)."""
-        jobs = self.jobs(theorems, attempts=attempts)
-        position = {(j.theorem.name, j.attempt): i for i, j in enumerate(jobs)}
-        results: list[ProofResult | None] = [None] * len(jobs)
-
-        def keep(job: AttemptJob, result: ProofResult) -> None:
-            results[position[(job.theorem.name, job.attempt)]] = result
-
-        self.run_jobs(jobs, keep)
-        return results
-
-    def _run(self, coroutine):
-        """Run ``coroutine`` on the agent's loop. Ctrl-C cancels the task (as ``asyncio.Runner``
-        does) so every search in flight unwinds through its ``finally`` blocks at an await,
-        then ``KeyboardInterrupt`` is raised to the caller."""
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        task = self._loop.create_task(coroutine)
-        interrupted = False
-
-        def interrupt() -> None:
-            nonlocal interrupted
-            interrupted = True
-            task.cancel()
-
-        handled = threading.current_thread() is threading.main_thread()
-        if handled:
-            self._loop.add_signal_handler(signal.SIGINT, interrupt)
+        store = RunStore(Path(out), resume=resume) if out is not None else None
+        records: list[AttemptRecord] = []
+        results: list[SearchResult] = []
+        if store is not None:
+            store.open(manifest)
+            records.extend(store.records)
+        finished = {record.key for record in records}
+        jobs = [j for j in plan_jobs(dataset.theorems, attempts=attempts, seed=seed) if (j.theorem.name, j.attempt) not in finished]
         try:
-            return self._loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            if interrupted:
-                raise KeyboardInterrupt from None
-            raise
+            async with aclosing(scheduler.stream(jobs)) as stream:
+                async for job, result in stream:
+                    record = AttemptRecord.from_result(job, result, category=dataset.category(job.theorem))
+                    if store is not None:
+                        store.append(record)
+                    records.append(record)
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(record, result)
         finally:
-            if handled:
-                self._loop.remove_signal_handler(signal.SIGINT)
+            if store is not None:
+                store.close()
+        name = Path(out).name if out is not None else dataset.name
+        return Run(manifest=manifest, records=tuple(records), results=tuple(results), name=name)
 
+    # ------------------------------------------------------------------ lifetime
     async def aclose(self) -> None:
-        """Stop the environment's processes and release the proposer."""
-        await self.env.aclose()
+        """Close what this agent built (nothing when its resources were passed in)."""
+        owned, self._owned = self._owned, ()
+        await runtime.arun(runtime.aclose_resources(*owned))
 
     def close(self) -> None:
-        self._run(self.aclose())
-        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-        self._loop.close()
-        self._loop = None
+        """Synchronous ``aclose``."""
+        owned, self._owned = self._owned, ()
+        runtime.run(runtime.aclose_resources(*owned))
 
     async def __aenter__(self) -> "Agent":
         return self
@@ -210,3 +232,7 @@ class Agent:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+
+def close(*resources: object) -> None:
+    """Close environments and proposers you created and passed to agents (on the library's loop)."""
+    runtime.run(runtime.aclose_resources(*resources))

@@ -13,7 +13,6 @@ from search.proposer import Proposer
 __all__ = ["resolve_env_kind", "build_environment", "build_proposer", "default_header", "theorem_from_statement"]
 
 
-
 def default_header(env_kind: str) -> str:
     """Header placed before a bare statement: none for the sandbox, Mathlib's for Lean."""
     return "" if env_kind == "sandbox" else MINIF2F_HEADER
@@ -57,16 +56,7 @@ def build_environment(config: EnvConfig, kind: str) -> Environment:
         if project is None:
             raise BackendUnavailable("no Lean project configured: run 'prover setup' or pass --lean-project PATH")
         project.validate()
-        return ReplEnvironment(
-            ReplConfig(
-                command=project.repl_command(),
-                cwd=project.root,
-                max_workers=config.workers,
-                step_timeout_s=config.step_timeout_s,
-                memory_limit_mb=config.memory_limit_mb,
-                recycle_after_steps=config.recycle_after_steps,
-            )
-        )
+        return ReplEnvironment(ReplConfig(command=project.repl_command(), cwd=project.root, limits=config.limits))
     if kind == "leandojo":
         from lean_env.leandojo import LeanDojoConfig, LeanDojoEnvironment
 
@@ -75,7 +65,7 @@ def build_environment(config: EnvConfig, kind: str) -> Environment:
                 "--env leandojo needs the traced repository: set leandojo_repo and leandojo_commit in [env] of --config"
             )
         return LeanDojoEnvironment(
-            LeanDojoConfig(repo_url=config.leandojo_repo, commit=config.leandojo_commit, step_timeout=int(config.step_timeout_s))
+            LeanDojoConfig(repo_url=config.leandojo_repo, commit=config.leandojo_commit, limits=config.limits)
         )
     raise BackendUnavailable(f"unknown environment kind {kind!r}; expected sandbox, repl, leandojo or auto")
 

@@ -18,7 +18,7 @@ from typing import ClassVar, Iterator, Mapping, Sequence
 from lean_env.errors import StatementError
 from lean_env.sandbox.kernel import Goal, defeq, parse_goal
 from lean_env.sandbox.syntax import FALSE, And, Atom, Bot, Formula, Iff, Imp, Not, Or, Top, atoms_of, pp
-from search.engine import derive_seed
+from search import derive_seed
 from search.proposer import Candidate, ProposerKind, Query
 
 __all__ = ["BASELINE_PRIORS", "FALLBACK_TACTICS", "BaselineProposer", "WholeProofBaseline", "suggest"]

@@ -1,13 +1,18 @@
-"""Configuration: one frozen object per concern (environment, model, policy, budget, run),
-loadable from TOML or YAML and overridable by command-line flags.
+"""Configuration: one frozen dataclass tree per command, read from TOML or YAML and
+overridden by dotted keys. One loader and one override mechanism serve ``prove``,
+``bench`` and ``train``; every value is checked against its annotation when it is read
+(types, ``Literal`` choices, finite numbers, no booleans where numbers are meant), and
+an error is one line naming the field and what it allows.
 
-A config file has one table per concern, each optional::
+A search config has one table per concern, each optional::
 
-    [env]     kind = "repl"; lean_project = "~/lean/minif2f"; workers = 8
-    [model]   proposer = "model"; path = "runs/models/sandbox-small"
-    [policy]  name = "best-first"; params = { k = 8, alpha = 0.5 }
-    [budget]  max_expansions = 600; max_seconds = 600
-    [run]     seed = 0; attempts = 1; concurrency = 32
+    [env]         kind = "repl"; lean_project = "~/lean/minif2f"
+    [env.limits]  workers = 8; step_timeout_s = 60
+    [model]       proposer = "model"; path = "runs/models/sandbox-small"
+    [policy]      name = "best-first"; params = { k = 8, alpha = 0.5 }
+    [budget]      max_expansions = 600; max_seconds = 600
+    [run]         seed = 0; attempts = 1
+    [scheduler]   max_concurrent = 32; max_batch = 64
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping, TypeVar
 
-from search.budget import Budget
+from lean_env import EnvLimits
+from search import Budget, SchedulerConfig, SearchConfigError, resolve_policy
+from search.params import check_params, param, type_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,68 +36,82 @@ else:
 
 __all__ = [
     "ConfigError",
+    "DEFAULT_BUDGET",
     "EnvConfig",
     "ModelConfig",
     "PolicyConfig",
     "RunConfig",
     "ProverConfig",
-    "load_config",
     "read_config_mapping",
-    "replace_checked",
+    "apply_mapping",
+    "override",
+    "load_config",
 ]
 
+_C = TypeVar("_C")
+
 EnvKind = Literal["sandbox", "repl", "leandojo", "auto"]
-ProposerKind = Literal["auto", "baseline", "automation", "model"]
+ProposerSource = Literal["auto", "baseline", "automation", "model"]
+
+DEFAULT_BUDGET = Budget(max_expansions=200, max_seconds=300.0)
+"""The budget of a search when none is given (CLI, config and Python API alike)."""
 
 
 class ConfigError(ValueError):
     """A configuration file or override is invalid (a user input error)."""
 
 
+def _checked(obj: Any) -> None:
+    try:
+        check_params(obj)
+    except SearchConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class EnvConfig:
-    """Which proof checker to use and how to run it.
+    """Which proof checker to use and the bounds on its work. ``auto`` uses the sandbox for
+    statements in its propositional fragment and a configured Lean project otherwise."""
 
-    ``auto`` uses the sandbox for statements in its propositional fragment and a
-    configured Lean project (``prover setup`` or ``PROVER_LEAN_PROJECT``) otherwise.
-    ``leandojo_repo``/``leandojo_commit`` name the traced repository for ``leandojo``.
-    """
+    kind: EnvKind = param("auto", "proof checker: sandbox, repl (the Lean REPL), leandojo, or auto")
+    lean_project: str | None = param(None, "Lean project with Mathlib and the REPL (default: 'prover setup' or PROVER_LEAN_PROJECT)")
+    leandojo_repo: str | None = param(None, "traced repository URL for --env leandojo")
+    leandojo_commit: str | None = param(None, "commit of leandojo_repo")
+    limits: EnvLimits = EnvLimits()
 
-    kind: EnvKind = "auto"
-    lean_project: str | None = None
-    workers: int = 4
-    step_timeout_s: float = 60.0
-    memory_limit_mb: int | None = 16384
-    recycle_after_steps: int = 2000
-    leandojo_repo: str | None = None
-    leandojo_commit: str | None = None
+    def __post_init__(self) -> None:
+        _checked(self)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Where proposals come from: the model-free baselines or a trained model.
+    """Where proposals come from: ``auto`` picks the model-free ``baseline`` on the sandbox
+    and ``automation`` on real Lean goals; ``model`` loads ``path`` with prompt ``format``."""
 
-    ``auto`` picks ``baseline`` on the sandbox and ``automation`` on real Lean goals; ``model`` loads
-    ``path`` (a local checkpoint or hub id) with prompt ``format`` on ``device``.
-    ``temperature`` ``None`` keeps each proposer's default: 1.0 for models, 0 (deterministic
-    top-k) for the baseline; set it above 0 for the baseline under ``rollouts``.
-    """
+    proposer: ProposerSource = param("auto", "auto, baseline, automation or model")
+    path: str | None = param(None, "model directory (or hub id on a connected machine)")
+    format: str | None = param(None, "prompt format (default: recorded with the model)")
+    device: str = param("cpu", "model device, e.g. cpu or cuda")
+    temperature: float | None = param(None, "sampling temperature (None: 1.0 for models, 0 = top-k for the baseline)", min=0)
+    max_new_tokens: int = param(128, "generated tokens per candidate at most", min=1)
 
-    proposer: ProposerKind = "auto"
-    path: str | None = None
-    format: str | None = None
-    device: str = "cpu"
-    temperature: float | None = None
-    max_new_tokens: int = 128
+    def __post_init__(self) -> None:
+        _checked(self)
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """A search policy by name (``pass-n``, ``rollouts``, ``best-first``, ``beam``, ``mcts``,
-    ``lookahead``) and its parameters (see each policy's config class)."""
+    """A search policy by name and its parameters (``prover policies`` lists them)."""
 
-    name: str = "best-first"
+    name: str = param("best-first", "search policy (prover policies lists them)")
     params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _checked(self)
+        try:
+            resolve_policy(self.name, self.params)
+        except SearchConfigError as exc:
+            raise ConfigError(str(exc)) from None
 
     def __hash__(self) -> int:
         return hash((self.name, json.dumps(dict(self.params), sort_keys=True, default=str)))
@@ -97,47 +119,29 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """How a batch run is executed: seeds, repeated attempts and concurrency."""
+    """The seed of a run and how many independent attempts each theorem gets."""
 
-    seed: int = 0
-    attempts: int = 1
-    concurrency: int = 16
-    max_batch: int = 64
-    max_wait_ms: float = 5.0
+    seed: int = param(0, "random seed of the run (attempt a uses search.attempt_seed(seed, a))")
+    attempts: int = param(1, "independent attempts per theorem", min=1)
+
+    def __post_init__(self) -> None:
+        _checked(self)
 
 
 @dataclass(frozen=True)
 class ProverConfig:
-    """Everything needed to build an agent and run it; printed in each run's manifest."""
+    """Everything needed to build an agent and run it; recorded in each run's manifest."""
 
     env: EnvConfig = EnvConfig()
     model: ModelConfig = ModelConfig()
     policy: PolicyConfig = PolicyConfig()
-    budget: Budget = Budget(max_expansions=200, max_seconds=300.0)
+    budget: Budget = DEFAULT_BUDGET
     run: RunConfig = RunConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view of the whole configuration."""
         return dataclasses.asdict(self)
-
-    def override(self, section: str, **values: Any) -> "ProverConfig":
-        """A copy with the given fields of one section replaced; ``None`` values are ignored."""
-        values = {k: v for k, v in values.items() if v is not None}
-        if not values:
-            return self
-        return dataclasses.replace(self, **{section: replace_checked(getattr(self, section), section, values)})
-
-
-def replace_checked(current: Any, section: str, values: Mapping[str, Any]) -> Any:
-    """``dataclasses.replace`` that names unknown keys and invalid values of ``[section]`` as a ``ConfigError``."""
-    known = {f.name for f in dataclasses.fields(current)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(unknown)}; expected one of {', '.join(sorted(known))}")
-    try:
-        return dataclasses.replace(current, **values)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[{section}]: {exc}") from None
 
 
 def read_config_mapping(path: Path) -> Mapping[str, Any]:
@@ -160,18 +164,58 @@ def read_config_mapping(path: Path) -> Mapping[str, Any]:
     return data
 
 
-def load_config(path: Path | str | None = None, base: ProverConfig | None = None) -> ProverConfig:
-    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) config over ``base`` (defaults)."""
-    config = base or ProverConfig()
+def apply_mapping(config: _C, data: Mapping[str, Any], where: str = "") -> _C:
+    """``config`` with the values of ``data`` checked and applied: nested tables update
+    nested dataclasses (an instance replaces one whole), tables merge into mappings.
+    ``ConfigError`` names the first bad key and what it allows."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"[{where}] must be a table, got {data!r}")
+    hints = typing.get_type_hints(type(config))
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    names = list(fields)
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        place = f" in [{where}]" if where else ""
+        raise ConfigError(f"unknown key(s){place}: {', '.join(unknown)}; expected one of {', '.join(names)}")
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else key
+        current = getattr(config, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = value if isinstance(value, type(current)) else apply_mapping(current, value, path)
+            continue
+        problem = type_problem(value, hints[key], fields[key].metadata.get("min"))
+        if problem is not None:
+            raise ConfigError(f"{path} {problem}, got {value!r}")
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            value = {**current, **value}
+        changes[key] = tuple(value) if isinstance(value, list) and typing.get_origin(hints[key]) is tuple else value
+    try:
+        return dataclasses.replace(config, **changes)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[{where}]: {exc}" if where else str(exc)) from None
+
+
+def override(config: _C, assignments: Iterable[tuple[str, Any]]) -> _C:
+    """``config`` with each ``(dotted.key, value)`` applied in order; ``None`` values are
+    skipped (a flag that was not given)."""
+    for key, value in assignments:
+        if value is None:
+            continue
+        nested: Any = value
+        for part in reversed(key.split(".")):
+            nested = {part: nested}
+        config = apply_mapping(config, nested)
+    return config
+
+
+def load_config(path: Path | str | None = None, *, base: _C | None = None) -> _C:
+    """A config read from a TOML or YAML file over ``base`` (default: ``ProverConfig()``)."""
+    config = ProverConfig() if base is None else base
     if path is None:
         return config
     data = read_config_mapping(Path(path))
-    sections = {f.name for f in dataclasses.fields(ProverConfig)}
-    unknown = sorted(set(data) - sections)
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}; expected {', '.join(sorted(sections))}")
-    for section, values in data.items():
-        if not isinstance(values, Mapping):
-            raise ConfigError(f"{path}: [{section}] must be a table")
-        config = dataclasses.replace(config, **{section: replace_checked(getattr(config, section), section, dict(values))})
-    return config
+    try:
+        return apply_mapping(config, data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

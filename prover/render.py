@@ -13,33 +13,30 @@ __all__ = ["best_partial_state", "write_graph", "graph_to_html"]
 
 def best_partial_state(graph: ProofGraph) -> str | None:
     """Goals of the reached state closest to done: fewest goals, then deepest."""
-    states = [
-        (len(attrs["goals"]), -attrs["depth"], node)
-        for node, attrs in graph.graph.nodes(data=True)
-        if attrs.get("kind") == "state" and attrs["goals"]
-    ]
+    states = [(len(n.goals), -n.depth, n.id, n.goals) for n in graph.nodes() if n.kind == "state" and n.goals]
     if not states:
         return None
-    node = min(states)[2]
-    return "\n\n".join(graph.graph.nodes[node]["goals"])
+    return "\n\n".join(min(states)[3])
 
 
 def _node_html(graph: ProofGraph, node: str, seen: set[str]) -> str:
     """One state and, below it, every tactic tried on it (errors included)."""
-    attrs = graph.graph.nodes[node]
+    view = graph.node(node)
     if node in seen:
         return f'<div class="ref">see {node} above</div>'
     seen.add(node)
     children = []
-    for child, edge in graph.graph.adj[node].items():
-        kind = graph.graph.nodes[child]["kind"]
-        below = _node_html(graph, child, seen) if kind == "state" else f"<pre>{html.escape(edge['message'])}</pre>" if edge["message"] else ""
+    for edge in graph.edges_from(node):
+        if graph.node(edge.target).kind == "state":
+            below = _node_html(graph, edge.target, seen)
+        else:
+            below = f"<pre>{html.escape(edge.message)}</pre>" if edge.message else ""
         children.append(
-            f"<details open><summary><code>{html.escape(edge['tactic'])}</code> "
-            f"<span class=\"{edge['outcome']}\">{edge['outcome']}</span></summary>{below}</details>"
+            f"<details open><summary><code>{html.escape(edge.tactic)}</code> "
+            f"<span class=\"{edge.outcome}\">{edge.outcome}</span></summary>{below}</details>"
         )
-    goals = html.escape("\n\n".join(attrs["goals"])) or "no goals"
-    status = attrs.get("status", "")
+    goals = html.escape("\n\n".join(view.goals)) or "no goals"
+    status = view.status
     return f'<div class="node {status}"><b>{node}</b> [{status}]<pre>{goals}</pre>{"".join(children)}</div>'
 
 

@@ -1,29 +1,19 @@
-"""Summaries and plots of benchmark runs: pass rates per category (with and without the
-flagged MiniF2F statements), unbiased pass@k curves from repeated attempts, solved-vs-budget
-curves, and side-by-side comparison of several runs, as Markdown and PNG.
+"""Summaries and plots of runs (``prover.Run``, loaded or made in this process): pass rates
+per category (with and without the flagged MiniF2F statements), unbiased pass@k curves
+from repeated attempts, solved-vs-budget curves, and side-by-side comparison of several
+runs, as Markdown and PNG.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
-from math import comb
 from pathlib import Path
 from typing import Sequence
 
-from prover.runs import AttemptRecord, RunError, load_records
+from prover.runs import Run
 
-__all__ = ["RunSummary", "pass_at_k", "load_run", "summarize", "budget_curve", "pass_at_k_curve", "render_markdown", "write_plots"]
-
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k from ``n`` attempts with ``c`` successes (Chen et al. 2021): 1 - C(n-c, k)/C(n, k)."""
-    if not 0 <= c <= n or not 1 <= k <= n:
-        raise ValueError(f"need 0 <= c <= n and 1 <= k <= n, got n={n} c={c} k={k}")
-    if n - c < k:
-        return 1.0
-    return 1.0 - comb(n - c, k) / comb(n, k)
+__all__ = ["RunSummary", "summarize", "budget_curve", "pass_at_k_curve", "render_markdown", "write_plots", "render_report"]
 
 
 @dataclass(frozen=True)
@@ -45,34 +35,16 @@ class RunSummary:
         return self.proved / self.theorems if self.theorems else 0.0
 
 
-def load_run(directory: Path) -> tuple[dict, list[AttemptRecord]]:
-    """Read a run directory's manifest and records."""
-    directory = Path(directory)
-    results = directory / "results.jsonl"
-    if not results.is_file():
-        raise RunError(f"{directory}: no results.jsonl (is this a 'prover bench' --out directory?)")
-    manifest_path = directory / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
-    return manifest, load_records(results)
-
-
-def _by_theorem(records: Sequence[AttemptRecord]) -> dict[str, list[AttemptRecord]]:
-    grouped: dict[str, list[AttemptRecord]] = defaultdict(list)
-    for record in records:
-        grouped[record.theorem].append(record)
-    return grouped
-
-
-def summarize(name: str, manifest: dict, records: Sequence[AttemptRecord], flagged: set[str]) -> RunSummary:
+def summarize(run: Run, flagged: frozenset[str] = frozenset()) -> RunSummary:
     """Pass rates of a run: a theorem counts as proved when any attempt was verified."""
-    grouped = _by_theorem(records)
+    grouped = run.by_theorem()
     solved = {t for t, recs in grouped.items() if any(r.proved for r in recs)}
     categories: dict[str, list[str]] = defaultdict(list)
     for theorem, recs in grouped.items():
         categories[recs[0].category or "all"].append(theorem)
     unflagged = [t for t in grouped if t not in flagged]
     return RunSummary(
-        name=name,
+        name=run.name,
         theorems=len(grouped),
         attempts=max((len(r) for r in grouped.values()), default=0),
         proved=len(solved),
@@ -81,26 +53,22 @@ def summarize(name: str, manifest: dict, records: Sequence[AttemptRecord], flagg
         ),
         proved_unflagged=sum(t in solved for t in unflagged),
         theorems_unflagged=len(unflagged),
-        errors=sum(r.status == "error" for r in records),
-        policy=manifest.get("config", {}).get("policy", {}).get("name", "?"),
+        errors=sum(r.status == "error" for r in run.records),
+        policy=run.policy,
     )
 
 
-def pass_at_k_curve(records: Sequence[AttemptRecord]) -> list[tuple[int, float]]:
+def pass_at_k_curve(run: Run) -> list[tuple[int, float]]:
     """Mean unbiased pass@k over theorems for k = 1..(fewest attempts any theorem has)."""
-    grouped = _by_theorem(records)
+    grouped = run.by_theorem()
     if not grouped:
         return []
-    n_min = min(len(recs) for recs in grouped.values())
-    return [
-        (k, sum(pass_at_k(len(recs), sum(r.proved for r in recs), k) for recs in grouped.values()) / len(grouped))
-        for k in range(1, n_min + 1)
-    ]
+    return [(k, run.pass_at_k(k)) for k in range(1, min(len(g) for g in grouped.values()) + 1)]
 
 
-def budget_curve(records: Sequence[AttemptRecord], resource: str = "expansions") -> list[tuple[float, float]]:
+def budget_curve(run: Run, resource: str = "expansions") -> list[tuple[float, float]]:
     """Fraction of theorems proved on the first attempt within each spent amount of ``resource``."""
-    first = [recs[0] for recs in _by_theorem(sorted(records, key=lambda r: r.attempt)).values()]
+    first = [group[0] for group in run.by_theorem().values()]
     if not first:
         return []
     costs = sorted(r.spent.get(resource, 0.0) for r in first if r.proved)
@@ -139,7 +107,7 @@ def render_markdown(summaries: Sequence[RunSummary], curves: dict[str, list[tupl
     return "\n".join(lines) + "\n"
 
 
-def write_plots(runs: dict[str, Sequence[AttemptRecord]], directory: Path, *, resource: str = "samples") -> list[Path]:
+def write_plots(runs: Sequence[Run], directory: Path, *, resource: str = "samples") -> list[Path]:
     """PNG plots: solved vs ``resource`` spent (``samples``, ``expansions``, ``env_calls``,
     ``tokens`` or ``seconds``), and pass@k when runs have repeated attempts."""
     import matplotlib
@@ -158,13 +126,13 @@ def write_plots(runs: dict[str, Sequence[AttemptRecord]], directory: Path, *, re
 
     written: list[Path] = []
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, records in runs.items():
-        curve = budget_curve(records, resource)
+    for run in runs:
+        curve = budget_curve(run, resource)
         if curve:
-            ax.step([0.0] + [c for c, _ in curve], [0.0] + [f for _, f in curve], where="post", label=name)
+            ax.step([0.0] + [c for c, _ in curve], [0.0] + [f for _, f in curve], where="post", label=run.name)
     ax.set(xlabel=f"{resource.replace('_', ' ')} spent", ylabel="fraction proved (first attempt)", title="Solved vs budget")
     save(fig, ax, "budget_curve.png")
-    curves = {name: pass_at_k_curve(records) for name, records in runs.items()}
+    curves = {run.name: pass_at_k_curve(run) for run in runs}
     if any(len(c) > 1 for c in curves.values()):
         fig, ax = plt.subplots(figsize=(6, 4))
         for name, curve in curves.items():
@@ -175,3 +143,15 @@ def write_plots(runs: dict[str, Sequence[AttemptRecord]], directory: Path, *, re
         ax.set(xlabel="k (attempts)", ylabel="pass@k", title="pass@k (unbiased)")
         save(fig, ax, "pass_at_k.png")
     return written
+
+
+def render_report(runs: Sequence[Run], directory: Path | str, *, flagged: frozenset[str] = frozenset(),
+                  resource: str = "samples") -> str:
+    """Write ``report.md`` and its PNG plots for ``runs`` into ``directory``; returns the Markdown."""
+    directory = Path(directory)
+    summaries = [summarize(run, flagged) for run in runs]
+    curves = {run.name: pass_at_k_curve(run) for run in runs}
+    plots = write_plots(runs, directory, resource=resource)
+    markdown = render_markdown(summaries, curves, [str(p) for p in plots])
+    (directory / "report.md").write_text(markdown, encoding="utf-8")
+    return markdown

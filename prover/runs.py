@@ -1,9 +1,9 @@
-"""Crash-safe storage of benchmark runs.
+"""Runs: a batch of searches as data (``Run``) and its crash-safe storage.
 
-A run directory holds ``manifest.json`` (configuration, versions, git commit, machine)
-and ``results.jsonl``: one record per (theorem, attempt), appended and flushed to disk
-as soon as that search finishes, so a killed run loses nothing already finished and
-``--resume`` continues where it stopped.
+A run directory holds ``manifest.json`` (configuration, dataset, versions, git commit,
+machine) and ``results.jsonl``: one record per (theorem, attempt), appended and flushed
+to disk as soon as that search finishes, so a killed run loses nothing already finished
+and ``--resume`` continues where it stopped. This module alone knows the file names.
 """
 
 from __future__ import annotations
@@ -13,25 +13,32 @@ import os
 import platform
 import subprocess
 import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from math import comb
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from prover.data.jsonl import write_text_atomically
+from search import SearchJob, SearchResult
 
 __all__ = [
     "RESULTS_SCHEMA",
+    "RESULTS_FILE",
+    "MANIFEST_FILE",
     "RunError",
     "AttemptRecord",
+    "Run",
     "RunStore",
     "build_manifest",
     "load_records",
+    "pass_at_k",
 ]
 
 RESULTS_SCHEMA = 1
-_RESULTS = "results.jsonl"
-_MANIFEST = "manifest.json"
+RESULTS_FILE = "results.jsonl"
+MANIFEST_FILE = "manifest.json"
 
 
 class RunError(ValueError):
@@ -66,6 +73,24 @@ class AttemptRecord:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_result(cls, job: SearchJob, result: SearchResult, *, category: str | None = None) -> "AttemptRecord":
+        """The stored form of one finished search."""
+        return cls(
+            theorem=job.theorem.name,
+            attempt=job.attempt,
+            seed=job.seed,
+            status=result.status,
+            proof=result.proof,
+            verified=bool(result.verdict and result.verdict.ok),
+            spent=asdict(result.spent),
+            timings=asdict(result.timings),
+            split=job.theorem.split,
+            category=category,
+            findings=result.findings,
+            error=result.error,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str) -> "AttemptRecord":
@@ -136,8 +161,8 @@ class RunStore:
 
     def __init__(self, directory: Path, *, resume: bool):
         self.directory = Path(directory)
-        self.results_path = self.directory / _RESULTS
-        self.manifest_path = self.directory / _MANIFEST
+        self.results_path = self.directory / RESULTS_FILE
+        self.manifest_path = self.directory / MANIFEST_FILE
         self._resume = resume
         self.records: list[AttemptRecord] = []
         if self.results_path.exists():
@@ -192,3 +217,71 @@ class RunStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from ``n`` attempts with ``c`` successes (Chen et al. 2021): 1 - C(n-c, k)/C(n, k)."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"need 0 <= c <= n and 1 <= k <= n, got n={n} c={c} k={k}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A batch of searches: what was run (``manifest``) and one record per (theorem,
+    attempt). ``results`` holds the full in-memory results (proof graphs included) of a
+    run made in this process; a loaded run has only the records."""
+
+    manifest: Mapping[str, Any]
+    records: tuple[AttemptRecord, ...]
+    results: tuple[SearchResult, ...] = field(default=(), compare=False, repr=False)
+    name: str = ""
+
+    @property
+    def policy(self) -> str:
+        """The policy's name, from the manifest."""
+        return self.manifest.get("config", {}).get("policy", {}).get("name", "?")
+
+    def by_theorem(self) -> dict[str, list[AttemptRecord]]:
+        """Records grouped by theorem (in first-seen order), each group sorted by attempt."""
+        grouped: dict[str, list[AttemptRecord]] = defaultdict(list)
+        for record in self.records:
+            grouped[record.theorem].append(record)
+        return {name: sorted(group, key=lambda r: r.attempt) for name, group in grouped.items()}
+
+    @property
+    def solved(self) -> frozenset[str]:
+        """Theorems with at least one verified proof."""
+        return frozenset(r.theorem for r in self.records if r.proved)
+
+    def pass_at_k(self, k: int) -> float:
+        """Mean unbiased pass@k over the run's theorems; every theorem needs at least ``k`` attempts."""
+        grouped = self.by_theorem()
+        if not grouped:
+            return 0.0
+        return sum(pass_at_k(len(g), sum(r.proved for r in g), k) for g in grouped.values()) / len(grouped)
+
+    def save(self, directory: Path | str) -> Path:
+        """Write the run as ``prover bench`` does (manifest, then every record); the
+        directory must not already hold results."""
+        with RunStore(Path(directory), resume=False) as store:
+            store.open(dict(self.manifest))
+            for record in self.records:
+                store.append(record)
+        return Path(directory)
+
+    @classmethod
+    def load(cls, directory: Path | str) -> "Run":
+        """Read a run directory written by ``prover bench``, ``Agent.run`` or ``Run.save``."""
+        directory = Path(directory)
+        results = directory / RESULTS_FILE
+        if not results.is_file():
+            raise RunError(f"{directory}: no {RESULTS_FILE} (is this a 'prover bench' --out directory?)")
+        manifest_path = directory / MANIFEST_FILE
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+        except ValueError as exc:
+            raise RunError(f"{manifest_path}: not valid JSON ({exc})") from None
+        return cls(manifest=manifest, records=tuple(load_records(results)), name=directory.name or str(directory))

@@ -1,21 +1,37 @@
 """Proof search: the proof graph, budgets, policies and the batching scheduler.
 
-Depends only on ``lean_env`` types and the proposer interface defined here::
+Depends only on ``lean_env`` types and the small interfaces defined here::
 
     result = await run_search(theorem, env=env, proposer=proposer,
-                              policy=make_policy("best-first", k=8), budget=Budget(max_expansions=100))
-    async for result in Scheduler(env=env, proposer=proposer, policy="mcts").stream(theorems):
+                              policy=BestFirst(k=8), budget=Budget(max_expansions=100))
+    scheduler = Scheduler(env=env, proposer=proposer, policy="mcts")
+    async for job, result in scheduler.stream(plan_jobs(theorems, attempts=4)):
         ...
 """
 
-from search.budget import Budget, BudgetExhausted, BudgetTracker, Spent
-from search.engine import ProposeFn, SearchEngine, Step, ThreadedPropose, as_propose_fn, derive_seed, run_search
+from search.budget import Budget, BudgetExhausted, Spent
+from search.context import SearchContext, Step
+from search.engine import run_search
 from search.errors import SearchConfigError
-from search.graph import QED, EdgeRecord, NodeStatus, ProofGraph
-from search.policies import MCTS, POLICIES, Beam, BestFirst, Lookahead, PassN, Policy, Rollouts, make_policy
+from search.graph import QED, EdgeRecord, EdgeView, NodeStatus, NodeView, ProofGraph
+from search.params import ParamInfo
+from search.policies import (
+    MCTS,
+    POLICIES,
+    Beam,
+    BestFirst,
+    Lookahead,
+    PassN,
+    Policy,
+    Rollouts,
+    policy_parameters,
+    policy_params,
+    resolve_policy,
+)
 from search.proposer import Candidate, Proposer, ProposerKind, Query
 from search.result import SearchResult, SearchStatus, Timings
-from search.scheduler import BatchingPropose, BatchStats, Scheduler, SchedulerConfig, SearchJob
+from search.scheduler import BatchStats, Scheduler, SchedulerConfig, SearchJob, plan_jobs
+from search.seeds import attempt_seed, derive_seed
 from search.value import ValueFn, goal_heuristic
 
 __all__ = [
@@ -25,23 +41,23 @@ __all__ = [
     "Query",
     "Budget",
     "BudgetExhausted",
-    "BudgetTracker",
     "Spent",
-    "ProposeFn",
-    "ThreadedPropose",
-    "as_propose_fn",
-    "derive_seed",
-    "SearchEngine",
+    "SearchContext",
     "Step",
     "run_search",
     "SearchConfigError",
     "ProofGraph",
+    "NodeView",
+    "EdgeView",
     "EdgeRecord",
     "NodeStatus",
     "QED",
+    "ParamInfo",
     "Policy",
     "POLICIES",
-    "make_policy",
+    "resolve_policy",
+    "policy_params",
+    "policy_parameters",
     "PassN",
     "Rollouts",
     "BestFirst",
@@ -52,10 +68,12 @@ __all__ = [
     "SearchStatus",
     "Timings",
     "Scheduler",
-    "SearchJob",
     "SchedulerConfig",
-    "BatchingPropose",
+    "SearchJob",
+    "plan_jobs",
     "BatchStats",
+    "attempt_seed",
+    "derive_seed",
     "ValueFn",
     "goal_heuristic",
 ]

@@ -12,35 +12,25 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from search.params import check_params, param
+
 __all__ = ["Budget", "Spent", "BudgetExhausted", "BudgetTracker"]
 
 
 @dataclass(frozen=True)
 class Budget:
-    """Limits on one theorem's search; ``None`` means unlimited.
+    """Limits on one theorem's search; ``None`` means unlimited. The final check of a found
+    proof is never charged; nothing new starts after ``max_seconds`` and work in flight is
+    cancelled at it."""
 
-    - ``max_expansions``: proposer queries (one query = one state expanded, ``S`` samples).
-    - ``max_env_calls``: environment ``step`` calls, and ``verify`` calls made by the search
-      itself (``pass-n``). The final check of a found proof is not charged.
-    - ``max_samples``: candidates requested from the proposer (``k`` per query, charged
-      before the call).
-    - ``max_tokens``: generated tokens of the candidates the search uses; a candidate that
-      would overflow the limit is discarded unused and ends the search.
-    - ``max_seconds``: wall-clock seconds; nothing new starts after the deadline and
-      in-flight work is cancelled at it.
-    """
-
-    max_expansions: int | None = None
-    max_env_calls: int | None = None
-    max_samples: int | None = None
-    max_tokens: int | None = None
-    max_seconds: float | None = None
+    max_expansions: int | None = param(None, "proposer queries (one query = one state expanded, k samples)", min=0)
+    max_env_calls: int | None = param(None, "environment steps, and verify calls made by the search itself (pass-n)", min=0)
+    max_samples: int | None = param(None, "candidates requested from the proposer (k per query, charged before the call)", min=0)
+    max_tokens: int | None = param(None, "generated tokens of the candidates used (one that would overflow ends the search)", min=0)
+    max_seconds: float | None = param(None, "wall-clock seconds per search", min=0)
 
     def __post_init__(self) -> None:
-        for name in ("max_expansions", "max_env_calls", "max_samples", "max_tokens", "max_seconds"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"Budget.{name} must be >= 0 or None, got {value}")
+        check_params(self)
 
 
 @dataclass(frozen=True)

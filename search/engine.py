@@ -1,86 +1,51 @@
-"""The machinery every policy shares: expansion, budget charging, dedup, verification.
+"""The search engine: the ``SearchContext`` every policy drives, and ``run_search``.
 
-A policy only decides *which* nodes to expand and with how many samples; the
-``SearchEngine`` asks the proposer, runs the new tactics concurrently through the
-environment, merges the results into the ``ProofGraph`` and charges the ``Budget``.
-``run_search`` wraps a policy run with the final ``verify`` check and builds the result.
+A policy only decides *which* nodes to expand and with how many samples; the engine
+asks the proposer, runs the new tactics concurrently through the environment, merges
+the results into the ``ProofGraph`` and charges the ``Budget``. ``run_search`` runs a
+policy, re-verifies whatever proof it found, and builds the result. The engine imports
+no policy: it runs any object with ``name``, ``proposer_kind`` and ``run(ctx)``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Awaitable, Callable, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Awaitable, Callable, Sequence, TypeVar
 
 from lean_env.aio import within
 from lean_env.environment import Environment
 from lean_env.types import EnvCrash, Theorem, Verdict
-from search.budget import Budget, BudgetExhausted, BudgetTracker
+from search.budget import Budget, BudgetExhausted, BudgetTracker, Spent
+from search.context import Policy, Step
 from search.errors import SearchConfigError
 from search.graph import LOST, PROVED, EdgeRecord, ProofGraph, outcome_of
-from search.proposer import Candidate, Proposer, ProposerKind, Query
+from search.proposer import Candidate, ProposeFn, Proposer, Query, as_propose_fn
 from search.result import SearchResult, SearchStatus, Timings
+from search.seeds import derive_seed
 
-if TYPE_CHECKING:
-    from search.policies.base import Policy
-
-__all__ = ["ProposeFn", "ThreadedPropose", "as_propose_fn", "derive_seed", "Step", "SearchEngine", "run_search"]
+__all__ = ["SearchEngine", "check_proposer_kind", "run_search"]
 
 _T = TypeVar("_T")
 
 
-@runtime_checkable
-class ProposeFn(Protocol):
-    """What search awaits for candidates: a ``Proposer`` run in a thread, or the
-    scheduler's batching front end shared by many searches."""
-
-    name: str
-    kind: ProposerKind
-
-    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]: ...
-
-
-class ThreadedPropose:
-    """Runs a blocking ``Proposer`` in a worker thread, one call per request."""
-
-    def __init__(self, proposer: Proposer):
-        self.proposer = proposer
-        self.name = proposer.name
-        self.kind = proposer.kind
-
-    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
-        return await asyncio.to_thread(self.proposer.propose, list(queries), k)
-
-
-def as_propose_fn(proposer: Proposer | ProposeFn) -> ProposeFn:
-    """Accept either a ``Proposer`` or a ready ``ProposeFn``."""
-    return ThreadedPropose(proposer) if hasattr(proposer, "propose") else proposer
-
-
-def derive_seed(seed: int, *parts: object) -> int:
-    """A stable 63-bit seed from ``seed`` and ``parts`` (independent of process and batch)."""
-    digest = hashlib.blake2b(repr((seed, *parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
-
-
-@dataclass(frozen=True)
-class Step:
-    """One candidate applied at a node: the tactic, its log-probability and where it led
-    (a state node, ``qed`` or a failed leaf)."""
-
-    tactic: str
-    logprob: float
-    child: str
+def check_proposer_kind(policy: Policy, proposer: Proposer | ProposeFn) -> None:
+    """Raise ``SearchConfigError`` unless ``proposer`` produces what ``policy`` consumes
+    (tactics or whole proofs)."""
+    if proposer.kind != policy.proposer_kind:
+        raise SearchConfigError(
+            f"policy {policy.name!r} needs a {policy.proposer_kind!r} proposer, got {proposer.name!r} ({proposer.kind!r})"
+        )
 
 
 class SearchEngine:
-    """One theorem's search state: graph, budget tracker, timings, and the expansion step."""
+    """One theorem's search: implements ``SearchContext`` over an environment, a proposer
+    and a budget tracker, and keeps the timings."""
 
     def __init__(self, theorem: Theorem, *, env: Environment, propose: ProposeFn, budget: Budget, seed: int):
         self.theorem = theorem
+        self.budget = budget
         self.env = env
         self.propose = propose
         self.tracker = BudgetTracker(budget)
@@ -102,10 +67,14 @@ class SearchEngine:
         """The root is proved, failed or lost: no policy has anything left to do."""
         return self.graph.root_status != "open"
 
+    def spent(self) -> Spent:
+        """What the search has consumed so far."""
+        return self.tracker.spent()
+
     def _query(self, node: str) -> Query:
         count = self._queries_at.get(node, 0)
         self._queries_at[node] = count + 1
-        seed = derive_seed(self.seed, self.theorem.name, self.graph.graph.nodes[node]["key"], count)
+        seed = derive_seed(self.seed, self.theorem.name, self.graph.node(node).key, count)
         return Query(self.theorem, self.graph.state(node), self.graph.history(node), seed)
 
     async def sample(self, nodes: Sequence[str], k: int) -> list[tuple[str, list[Candidate]]]:
@@ -220,24 +189,21 @@ async def run_search(
     *,
     env: Environment,
     proposer: Proposer | ProposeFn,
-    policy: "Policy | str",
+    policy: Policy,
     budget: Budget = Budget(),
     seed: int = 0,
 ) -> SearchResult:
-    """Search for a proof of ``theorem`` with ``policy`` (an object or a registered name)
-    under ``budget``; every reported proof has passed ``env.verify``.
+    """Search for a proof of ``theorem`` with ``policy`` (an object: see
+    ``search.resolve_policy`` for names) under ``budget``; every reported proof has passed
+    ``env.verify``.
 
     Exceptions during the search become an ``error`` result carrying the message; a
     proposer of the wrong kind for the policy raises ``SearchConfigError``.
     """
-    from search.policies import make_policy
-
-    policy = make_policy(policy) if isinstance(policy, str) else policy
+    if isinstance(policy, str):
+        raise SearchConfigError(f"run_search takes a policy object; use search.resolve_policy({policy!r}) for a name")
     propose = as_propose_fn(proposer)
-    if propose.kind != policy.proposer_kind:
-        raise SearchConfigError(
-            f"policy {policy.name!r} needs a {policy.proposer_kind!r} proposer, got {propose.name!r} ({propose.kind!r})"
-        )
+    check_proposer_kind(policy, propose)
     engine = SearchEngine(theorem, env=env, propose=propose, budget=budget, seed=seed)
     started = time.perf_counter()
     status: SearchStatus = "failed"

@@ -33,6 +33,8 @@ __all__ = [
     "LOST",
     "QED",
     "EdgeRecord",
+    "NodeView",
+    "EdgeView",
     "outcome_of",
     "ProofGraph",
 ]
@@ -63,6 +65,37 @@ class EdgeRecord:
     outcome: str
     message: str
     seconds: float
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A read-only snapshot of one node: ``kind`` is ``state``, ``qed`` or ``dead`` (a failed
+    attempt's leaf); ``parent`` is the node it was first reached from."""
+
+    id: str
+    kind: str
+    key: str | None
+    goals: tuple[str, ...]
+    depth: int
+    parent: str | None
+    status: NodeStatus
+    expanded: bool
+
+
+@dataclass(frozen=True)
+class EdgeView:
+    """A read-only snapshot of one edge: the best attempt between two nodes (highest
+    log-probability) and the other tactics that led the same way."""
+
+    source: str
+    target: str
+    tactic: str
+    logprob: float
+    num_tokens: int
+    outcome: str
+    message: str
+    seconds: float
+    alternatives: tuple[EdgeRecord, ...]
 
 
 def outcome_of(result: StepResult) -> tuple[str, str]:
@@ -99,7 +132,7 @@ class ProofGraph:
     """
 
     def __init__(self, root_goals: tuple[str, ...] = ()):
-        self.graph = nx.DiGraph()
+        self._nx = nx.DiGraph()
         self.root = "s0"
         self._by_key: dict[str, str] = {}
         self._tried: dict[tuple[str, str], str] = {}
@@ -107,7 +140,7 @@ class ProofGraph:
         self._histories: dict[str, tuple[str, ...]] = {}
         self._next_state = 0
         self._next_dead = 0
-        self.graph.add_node(QED, kind="qed", key="", goals=(), depth=-1, parent=None, status=PROVED, expanded=True)
+        self._nx.add_node(QED, kind="qed", key="", goals=(), depth=-1, parent=None, status=PROVED, expanded=True)
         self._by_key[""] = QED
         self._new_state_node(tuple(root_goals), key=canonical_goals(tuple(root_goals)), depth=0, parent=None)
 
@@ -115,7 +148,7 @@ class ProofGraph:
     def _new_state_node(self, goals: tuple[str, ...], *, key: str, depth: int, parent: str | None) -> str:
         node = f"s{self._next_state}"
         self._next_state += 1
-        self.graph.add_node(
+        self._nx.add_node(
             node, kind="state", key=key, goals=goals, depth=depth, parent=parent, status=OPEN, expanded=False
         )
         self._by_key[key] = node
@@ -148,7 +181,7 @@ class ProofGraph:
             key = result.state.key
             child = self._by_key.get(key)
             if child is None:
-                depth = self.graph.nodes[parent]["depth"] + 1
+                depth = self._nx.nodes[parent]["depth"] + 1
                 child = self._new_state_node(result.state.goals, key=key, depth=depth, parent=parent)
                 self._states[child] = result.state
         elif record.outcome in ("proof_complete", "verified"):
@@ -156,18 +189,18 @@ class ProofGraph:
         else:
             child = f"x{self._next_dead}"
             self._next_dead += 1
-            self.graph.add_node(child, kind="dead", key=None, goals=(), depth=-1, parent=parent, status=FAILED, expanded=True)
+            self._nx.add_node(child, kind="dead", key=None, goals=(), depth=-1, parent=parent, status=FAILED, expanded=True)
         self._add_edge(parent, child, record)
-        if self.graph.nodes[child]["status"] == PROVED:
+        if self._nx.nodes[child]["status"] == PROVED:
             self._propagate_proved(parent)
         return child
 
     def _add_edge(self, parent: str, child: str, record: EdgeRecord) -> None:
         self._tried[(parent, record.tactic)] = child
-        if not self.graph.has_edge(parent, child):
-            self.graph.add_edge(parent, child, **vars(record), alternatives=())
+        if not self._nx.has_edge(parent, child):
+            self._nx.add_edge(parent, child, **vars(record), alternatives=())
             return
-        data = self.graph.adj[parent][child]
+        data = self._nx.adj[parent][child]
         current = EdgeRecord(**{name: data[name] for name in EdgeRecord.__dataclass_fields__})
         if record.logprob > current.logprob:
             record, current = current, record
@@ -176,44 +209,46 @@ class ProofGraph:
 
     def mark_expanded(self, node: str) -> None:
         """Declare ``node`` fully expanded: the policy will ask nothing more of it."""
-        self.graph.nodes[node]["expanded"] = True
-        if self.graph.nodes[node]["status"] == OPEN:
+        self._nx.nodes[node]["expanded"] = True
+        if self._nx.nodes[node]["status"] == OPEN:
             self._propagate_failed([node])
 
     def mark_lost(self, node: str) -> None:
         """The backend lost ``node``'s state: it can no longer be expanded."""
-        attrs = self.graph.nodes[node]
+        attrs = self._nx.nodes[node]
         if attrs["status"] == OPEN:
             attrs["status"] = LOST
             attrs["expanded"] = True
-            self._propagate_failed(list(self.graph.predecessors(node)))
+            self._propagate_failed(list(self._nx.predecessors(node)))
 
     # ------------------------------------------------------------------ status
     def status(self, node: str) -> NodeStatus:
-        return self.graph.nodes[node]["status"]
+        """The status of ``node``."""
+        return self._nx.nodes[node]["status"]
 
     @property
     def root_status(self) -> NodeStatus:
-        return self.graph.nodes[self.root]["status"]
+        """The status of the root: ``proved`` once a proof is found."""
+        return self._nx.nodes[self.root]["status"]
 
     def is_expandable(self, node: str) -> bool:
         """Open and not yet fully expanded."""
-        attrs = self.graph.nodes[node]
+        attrs = self._nx.nodes[node]
         return attrs["status"] == OPEN and not attrs["expanded"]
 
     def _propagate_proved(self, node: str) -> None:
         stack = [node]
-        nodes = self.graph.nodes
+        nodes = self._nx.nodes
         while stack:
             current = stack.pop()
             if nodes[current]["status"] == PROVED:
                 continue
             nodes[current]["status"] = PROVED
-            stack.extend(self.graph.predecessors(current))
+            stack.extend(self._nx.predecessors(current))
 
     def _is_ancestor(self, ancestor: str, node: str) -> bool:
         """Whether ``ancestor`` lies on the path by which ``node`` was first reached (or is it)."""
-        nodes = self.graph.nodes
+        nodes = self._nx.nodes
         depth = nodes[ancestor]["depth"]
         if nodes[ancestor]["kind"] != "state" or depth > nodes[node]["depth"]:
             return False
@@ -225,7 +260,7 @@ class ProofGraph:
         """The expanded open nodes reachable from ``start`` without edges back to
         ancestors, or ``None`` when one of them is proved or still expandable (so
         ``start`` is alive)."""
-        nodes = self.graph.nodes
+        nodes = self._nx.nodes
         seen = {start}
         stack = [start]
         region = []
@@ -237,14 +272,14 @@ class ProofGraph:
             if attrs["status"] != OPEN:
                 continue
             region.append(current)
-            for child in self.graph.successors(current):
+            for child in self._nx.successors(current):
                 if child not in seen and not self._is_ancestor(child, current):
                     seen.add(child)
                     stack.append(child)
         return region
 
     def _propagate_failed(self, candidates: list[str]) -> None:
-        nodes = self.graph.nodes
+        nodes = self._nx.nodes
         while candidates:
             node = candidates.pop()
             attrs = nodes[node]
@@ -256,7 +291,7 @@ class ProofGraph:
             for dead in region:
                 nodes[dead]["status"] = FAILED
             for dead in region:
-                candidates.extend(self.graph.predecessors(dead))
+                candidates.extend(self._nx.predecessors(dead))
 
     # ------------------------------------------------------------------ queries
     def history(self, node: str) -> tuple[str, ...]:
@@ -264,33 +299,53 @@ class ProofGraph:
         chain = []
         current = node
         while current not in self._histories:
-            parent = self.graph.nodes[current]["parent"]
+            parent = self._nx.nodes[current]["parent"]
             if parent is None:
                 self._histories[current] = ()
                 break
             chain.append((parent, current))
             current = parent
         for parent, child in reversed(chain):
-            self._histories[child] = (*self._histories[parent], self.graph.adj[parent][child]["tactic"])
+            self._histories[child] = (*self._histories[parent], self._nx.adj[parent][child]["tactic"])
         return self._histories[node]
 
-    def successors(self, node: str) -> Iterator[tuple[str, dict]]:
-        """``(child, edge data)`` for the state children of ``node`` (dead leaves and ``qed`` excluded)."""
-        for child, data in self.graph.adj[node].items():
-            if self.graph.nodes[child]["kind"] == "state":
-                yield child, data
+    def node(self, node: str) -> NodeView:
+        """A snapshot of ``node``."""
+        return NodeView(id=node, **self._nx.nodes[node])
+
+    def nodes(self) -> Iterator[NodeView]:
+        """Snapshots of every node, in creation order."""
+        for node, attrs in self._nx.nodes(data=True):
+            yield NodeView(id=node, **attrs)
+
+    def edges_from(self, node: str) -> list[EdgeView]:
+        """Every edge leaving ``node`` (to states, ``qed`` and failed leaves), in creation order."""
+        return [EdgeView(source=node, target=child, **data) for child, data in self._nx.adj[node].items()]
+
+    def edges(self) -> Iterator[EdgeView]:
+        """Every edge of the graph."""
+        for u, v, data in self._nx.edges(data=True):
+            yield EdgeView(source=u, target=v, **data)
+
+    def children(self, node: str) -> list[EdgeView]:
+        """The edges from ``node`` to state nodes (failed leaves and ``qed`` excluded)."""
+        return [edge for edge in self.edges_from(node) if self._nx.nodes[edge.target]["kind"] == "state"]
+
+    def to_networkx(self) -> nx.DiGraph:
+        """A copy as a ``networkx.DiGraph`` (attributes as stored), for analysis."""
+        return self._nx.copy()
 
     def extract_proof(self, *, most_probable: bool = False) -> tuple[str, ...] | None:
         """Tactics of the shortest (or, with ``most_probable``, the highest total
         log-probability) path from the root to ``qed``; ``None`` while unproved."""
         if self.root_status != PROVED:
             return None
-        proved = self.graph.subgraph(n for n, s in self.graph.nodes(data="status") if s == PROVED)
+        proved = self._nx.subgraph(n for n, s in self._nx.nodes(data="status") if s == PROVED)
         if most_probable:
             path = nx.dijkstra_path(proved, self.root, QED, weight=lambda u, v, d: max(0.0, -d["logprob"]))
         else:
             path = nx.shortest_path(proved, self.root, QED)
-        return tuple(self.graph.edges[u, v]["tactic"] for u, v in zip(path, path[1:]))
+        return tuple(self._nx.edges[u, v]["tactic"] for u, v in zip(path, path[1:]))
 
     def proof_text(self, *, most_probable: bool = False) -> str | None:
         """The extracted proof as newline-joined tactic text, the form ``verify`` checks."""
@@ -302,16 +357,21 @@ class ProofGraph:
         """Distinct proof states discovered (the root and ``qed`` included)."""
         return len(self._by_key)
 
+    @property
+    def edge_count(self) -> int:
+        """Edges in the graph (one per pair of nodes; further tactics are alternatives)."""
+        return self._nx.number_of_edges()
+
     def __len__(self) -> int:
-        return self.graph.number_of_nodes()
+        return self._nx.number_of_nodes()
 
     # ------------------------------------------------------------------ export
     def to_json(self) -> str:
         """Lossless JSON of the graph (live backend states excepted)."""
-        nodes = [{"id": n, **{k: list(v) if k == "goals" else v for k, v in a.items()}} for n, a in self.graph.nodes(data=True)]
+        nodes = [{"id": n, **{k: list(v) if k == "goals" else v for k, v in a.items()}} for n, a in self._nx.nodes(data=True)]
         edges = [
             {"source": u, "target": v, **d, "alternatives": [asdict(r) for r in d["alternatives"]]}
-            for u, v, d in self.graph.edges(data=True)
+            for u, v, d in self._nx.edges(data=True)
         ]
         return json.dumps(
             {"version": _JSON_VERSION, "root": self.root, "nodes": nodes, "edges": edges}, ensure_ascii=False
@@ -324,33 +384,33 @@ class ProofGraph:
         if data.get("version") != _JSON_VERSION:
             raise ValueError(f"unsupported proof graph JSON version {data.get('version')!r}")
         self = cls.__new__(cls)
-        self.graph = nx.DiGraph()
+        self._nx = nx.DiGraph()
         self.root = data["root"]
         self._by_key, self._tried, self._states, self._histories = {}, {}, {}, {}
         for entry in data["nodes"]:
             attrs = dict(entry)
             node = attrs.pop("id")
             attrs["goals"] = tuple(attrs["goals"])
-            self.graph.add_node(node, **attrs)
+            self._nx.add_node(node, **attrs)
             if attrs["kind"] != "dead":
                 self._by_key[attrs["key"]] = node
         for entry in data["edges"]:
             attrs = dict(entry)
             u, v = attrs.pop("source"), attrs.pop("target")
             attrs["alternatives"] = tuple(EdgeRecord(**r) for r in attrs["alternatives"])
-            self.graph.add_edge(u, v, **attrs)
+            self._nx.add_edge(u, v, **attrs)
             for tactic in (attrs["tactic"], *(r.tactic for r in attrs["alternatives"])):
                 self._tried[(u, tactic)] = v
-        self._next_state = sum(1 for n in self.graph if n.startswith("s"))
-        self._next_dead = sum(1 for n in self.graph if n.startswith("x"))
+        self._next_state = sum(1 for n in self._nx if n.startswith("s"))
+        self._next_dead = sum(1 for n in self._nx if n.startswith("x"))
         return self
 
     def _stringified(self) -> nx.DiGraph:
         """A copy with every attribute a string, as GraphML and DOT writers need."""
         flat = nx.DiGraph()
-        for node, attrs in self.graph.nodes(data=True):
+        for node, attrs in self._nx.nodes(data=True):
             flat.add_node(node, **{k: _text(v) for k, v in attrs.items()})
-        for u, v, attrs in self.graph.edges(data=True):
+        for u, v, attrs in self._nx.edges(data=True):
             flat.add_edge(u, v, **{k: _text(val) for k, val in attrs.items()})
         return flat
 

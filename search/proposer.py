@@ -6,12 +6,13 @@ baselines and whole-proof generators all implement ``Proposer``.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence, runtime_checkable
 
 from lean_env.types import ProofState, Theorem
 
-__all__ = ["Candidate", "Query", "Proposer", "ProposerKind"]
+__all__ = ["Candidate", "Query", "Proposer", "ProposerKind", "ProposeFn", "ThreadedPropose", "as_propose_fn"]
 
 ProposerKind = Literal["tactic", "proof"]
 
@@ -57,3 +58,31 @@ class Proposer(Protocol):
     kind: ProposerKind
 
     def propose(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]: ...
+
+
+@runtime_checkable
+class ProposeFn(Protocol):
+    """What search awaits for candidates: a ``Proposer`` run in a thread, or the
+    scheduler's batching front end shared by many searches."""
+
+    name: str
+    kind: ProposerKind
+
+    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]: ...
+
+
+class ThreadedPropose:
+    """Runs a blocking ``Proposer`` in a worker thread, one call per request."""
+
+    def __init__(self, proposer: Proposer):
+        self.proposer = proposer
+        self.name = proposer.name
+        self.kind = proposer.kind
+
+    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
+        return await asyncio.to_thread(self.proposer.propose, list(queries), k)
+
+
+def as_propose_fn(proposer: Proposer | ProposeFn) -> ProposeFn:
+    """Accept either a ``Proposer`` or a ready ``ProposeFn``."""
+    return ThreadedPropose(proposer) if hasattr(proposer, "propose") else proposer

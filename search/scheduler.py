@@ -12,40 +12,32 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Iterable, Sequence
+from typing import AsyncIterator, Iterable, Sequence
 
 from lean_env.aio import within
 from lean_env.environment import Environment
 from lean_env.types import Theorem
 from search.budget import Budget
-from search.engine import run_search
-from search.errors import SearchConfigError
-from search.policies import Policy, make_policy
-from search.policies.base import check_positive
+from search.engine import check_proposer_kind, run_search
+from search.params import check_params, param
+from search.policies import Policy, resolve_policy
 from search.proposer import Candidate, Proposer, Query
 from search.result import SearchResult
+from search.seeds import attempt_seed
 
-__all__ = ["SchedulerConfig", "BatchStats", "BatchingPropose", "SearchJob", "Scheduler"]
+__all__ = ["SchedulerConfig", "BatchStats", "BatchingPropose", "SearchJob", "plan_jobs", "Scheduler"]
 
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """How searches share the proposer.
+    """How concurrent searches share the proposer."""
 
-    - ``max_batch``: queries per proposer call at most (a request is never split, so one
-      larger request still goes alone).
-    - ``max_wait_ms``: longest a query waits for its batch to fill.
-    - ``max_concurrent``: searches running at once.
-    """
-
-    max_batch: int = 64
-    max_wait_ms: float = 5.0
-    max_concurrent: int = 32
+    max_batch: int = param(64, "queries per proposer call at most (one larger request still goes alone)", min=1)
+    max_wait_ms: float = param(5.0, "longest a query waits for its batch to fill, in milliseconds", min=0)
+    max_concurrent: int = param(32, "searches running at once", min=1)
 
     def __post_init__(self) -> None:
-        check_positive(self, "max_batch", "max_concurrent")
-        if self.max_wait_ms < 0:
-            raise SearchConfigError(f"SchedulerConfig.max_wait_ms must be >= 0, got {self.max_wait_ms}")
+        check_params(self)
 
 
 @dataclass(frozen=True)
@@ -192,18 +184,25 @@ def _settle(future: asyncio.Future, *, result: object = None, exception: BaseExc
 
 @dataclass(frozen=True)
 class SearchJob:
-    """One search to schedule: a theorem and the seed of this attempt at it."""
+    """One search to run: a theorem, which repeated attempt at it, and that attempt's seed."""
 
     theorem: Theorem
-    seed: int
+    attempt: int = 0
+    seed: int = 0
+
+
+def plan_jobs(theorems: Iterable[Theorem], *, attempts: int = 1, seed: int = 0) -> list[SearchJob]:
+    """Every (theorem, attempt) pair with its seed by the one seed rule
+    (``search.seeds.attempt_seed``), the attempts of a theorem adjacent."""
+    return [SearchJob(theorem, attempt, attempt_seed(seed, attempt)) for theorem in theorems for attempt in range(attempts)]
 
 
 class Scheduler:
-    """Runs one policy over many theorems concurrently with batched proposer calls.
+    """Runs one policy over many searches concurrently with batched proposer calls.
 
-    Each theorem's search is exactly what ``run_search`` with the same ``seed`` gives
-    (per-query seeds do not depend on batching); a search that raises yields an
-    ``error`` result and the others go on.
+    Each job's search is exactly what ``run_search`` with the job's seed gives (per-query
+    seeds do not depend on batching); a search that raises yields an ``error`` result
+    and the others go on.
     """
 
     def __init__(
@@ -214,35 +213,25 @@ class Scheduler:
         policy: Policy | str,
         budget: Budget = Budget(),
         config: SchedulerConfig = SchedulerConfig(),
-        seed: int = 0,
     ):
         self.env = env
-        self.policy = make_policy(policy) if isinstance(policy, str) else policy
-        if proposer.kind != self.policy.proposer_kind:
-            raise SearchConfigError(
-                f"policy {self.policy.name!r} needs a {self.policy.proposer_kind!r} proposer, "
-                f"got {proposer.name!r} ({proposer.kind!r})"
-            )
+        self.policy = resolve_policy(policy)
+        check_proposer_kind(self.policy, proposer)
         self.budget = budget
         self.config = config
-        self.seed = seed
         self.batcher = BatchingPropose(proposer, config)
 
-    async def stream(self, theorems: Iterable[Theorem]) -> AsyncIterator[SearchResult]:
-        """Yield each theorem's result as soon as its search finishes."""
-        async for _, result in self.stream_jobs(self._jobs(theorems)):
-            yield result
-
-    async def stream_jobs(self, jobs: Iterable[SearchJob]) -> AsyncIterator[tuple[int, SearchResult]]:
-        """Yield ``(index of the job, result)`` as each search finishes; each job has its own
-        seed, so repeated attempts at one theorem are independent searches."""
+    async def stream(self, jobs: Iterable[SearchJob]) -> AsyncIterator[tuple[SearchJob, SearchResult]]:
+        """Yield ``(job, result)`` as each search finishes. Closing the iterator early
+        cancels the searches still running."""
         slots = asyncio.Semaphore(self.config.max_concurrent)
-        tasks = {asyncio.create_task(self._one(job, slots)): i for i, job in enumerate(jobs)}
+        tasks = {asyncio.create_task(self._one(job, slots)): job for job in jobs}
+        order = {task: i for i, task in enumerate(tasks)}
         pending = set(tasks)
         try:
             while pending:
                 finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in sorted(finished, key=tasks.__getitem__):
+                for task in sorted(finished, key=order.__getitem__):
                     yield tasks[task], task.result()
         finally:
             for task in pending:
@@ -250,19 +239,13 @@ class Scheduler:
             await asyncio.gather(*pending, return_exceptions=True)
             await self.batcher.aclose()
 
-    def _jobs(self, theorems: Iterable[Theorem]) -> list[SearchJob]:
-        return [SearchJob(theorem=theorem, seed=self.seed) for theorem in theorems]
-
-    async def run(
-        self, theorems: Iterable[Theorem], *, on_result: Callable[[SearchResult], None] | None = None
-    ) -> list[SearchResult]:
-        """All results in input order; ``on_result`` is called with each as it finishes."""
-        theorems = list(theorems)
-        results: list[SearchResult | None] = [None] * len(theorems)
-        async for index, result in self.stream_jobs(self._jobs(theorems)):
-            results[index] = result
-            if on_result is not None:
-                on_result(result)
+    async def run(self, jobs: Iterable[SearchJob]) -> list[SearchResult]:
+        """All results, in job order."""
+        jobs = list(jobs)
+        index = {id(job): i for i, job in enumerate(jobs)}
+        results: list[SearchResult | None] = [None] * len(jobs)
+        async for job, result in self.stream(jobs):
+            results[index[id(job)]] = result
         return results
 
     async def _one(self, job: SearchJob, slots: asyncio.Semaphore) -> SearchResult:

@@ -16,3 +16,15 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.fail(f"shared datasets not found at {SHARED_DATASETS}")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def one_thread():
+    """Torch single-threaded for the test: tiny models run fastest so, and far faster when
+    other jobs share the cores. Areas that use torch make it autouse in their conftest."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

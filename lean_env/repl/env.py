@@ -112,9 +112,9 @@ class ReplEnvironment(EnvironmentBase):
                 return EnvCrash(f"could not rebuild the state: {exc}", state_lost=True)
             try:
                 request = TacticRequest(single_tactic(hygiene.text), proof_state)
-                response = await worker.request(request, self.config.step_timeout_s)
+                response = await worker.request(request, self.config.limits.step_timeout_s)
             except WorkerTimeout:
-                return StepTimeout(self.config.step_timeout_s)
+                return StepTimeout(self.config.limits.step_timeout_s)
             except (WorkerFault, ProtocolError) as exc:
                 return EnvCrash(f"REPL worker failed: {exc}")
             here = (worker.id, worker.generation)
@@ -134,13 +134,13 @@ class ReplEnvironment(EnvironmentBase):
         text = dataclasses.replace(theorem, header="").with_proof(hygiene.text)
         async with self.session(theorem) as worker:
             try:
-                compiled = await worker.request(CommandRequest(text, env=worker.header_env), self.config.verify_timeout_s)
+                compiled = await worker.request(CommandRequest(text, env=worker.header_env), self.config.limits.verify_timeout_s)
                 problem = compile_problem(compiled)
                 messages = _rendered(compiled)
                 if problem:
                     return self._verdict(theorem, proof, began, reason=problem, messages=messages)
                 assert isinstance(compiled, CommandResponse)
-                printed = await worker.request(CommandRequest(print_axioms_command(name), env=compiled.env), self.config.step_timeout_s)
+                printed = await worker.request(CommandRequest(print_axioms_command(name), env=compiled.env), self.config.limits.step_timeout_s)
             except WorkerTimeout as exc:
                 return self._verdict(theorem, proof, began, reason=f"timeout: {exc}")
             except (WorkerFault, ProtocolError) as exc:
@@ -158,7 +158,7 @@ class ReplEnvironment(EnvironmentBase):
         root = worker.states.get(key)
         if root is None:
             command = CommandRequest(theorem.statement.rstrip() + " sorry", env=worker.header_env)
-            root = _statement_root(await worker.request(command, self.config.step_timeout_s))
+            root = _statement_root(await worker.request(command, self.config.limits.step_timeout_s))
             worker.states[key] = root
         return root
 
@@ -174,7 +174,7 @@ class ReplEnvironment(EnvironmentBase):
                 cached = worker.states.get(key)
                 if cached is None:
                     request = TacticRequest(single_tactic(tactic), proof_state)
-                    response = await worker.request(request, self.config.step_timeout_s)
+                    response = await worker.request(request, self.config.limits.step_timeout_s)
                     result = to_step_result(response, handle_for=lambda ps: ps)
                     if not isinstance(result, NewState):
                         raise _ReplayFailed(f"tactic {tactic!r} now gives {result}")

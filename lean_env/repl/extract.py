@@ -74,14 +74,14 @@ async def extract_steps(env: ReplEnvironment, theorem: Theorem, proof: str) -> l
     async with env.session(theorem) as worker:
         try:
             command = CommandRequest(text, env=worker.header_env, all_tactics=True)
-            compiled = await worker.request(command, env.config.verify_timeout_s)
+            compiled = await worker.request(command, env.config.limits.verify_timeout_s)
             problem = compile_problem(compiled)
             if problem:
                 raise ExtractionError(problem)
             assert isinstance(compiled, CommandResponse)
             for info in replayable(compiled):
                 request = TacticRequest(single_tactic(info.tactic), info.proof_state)
-                response = await worker.request(request, env.config.step_timeout_s)
+                response = await worker.request(request, env.config.limits.step_timeout_s)
                 result = to_step_result(response, handle_for=lambda ps: ps)
                 if isinstance(result, (NewState, ProofComplete)):
                     after = result.state.pp if isinstance(result, NewState) else NO_GOALS

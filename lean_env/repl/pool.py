@@ -63,7 +63,7 @@ class WorkerPool:
         worker = self._affinity.get(key)
         if worker is not None and worker.header == header:
             return worker
-        if len(self.workers) < self.config.max_workers:
+        if len(self.workers) < self.config.limits.workers:
             worker = Worker(len(self.workers), header)
             self.workers.append(worker)
         else:
@@ -97,8 +97,8 @@ class WorkerPool:
     async def _make_ready(self, worker: Worker) -> None:
         process = worker.process
         if process is not None and process.alive and process.owes_responses:
-            await process.settle(self.config.step_timeout_s)
-        due = worker.steps >= self.config.recycle_after_steps
+            await process.settle(self.config.limits.step_timeout_s)
+        due = worker.steps >= self.config.limits.recycle_after_steps
         if process is None or not process.alive or due or worker.retarget:
             await self._restart(worker)
 
@@ -118,7 +118,7 @@ class WorkerPool:
             except OSError as exc:
                 raise BackendUnavailable(f"cannot run {self.config.command[0]!r}: {exc}") from exc
             try:
-                response = await process.request(CommandRequest(worker.header), self.config.start_timeout_s)
+                response = await process.request(CommandRequest(worker.header), self.config.limits.start_timeout_s)
             except WorkerFault as exc:
                 failure = exc
                 continue

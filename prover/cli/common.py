@@ -11,11 +11,19 @@ from typing import Any, Callable
 import click
 
 from lean_env import LeanEnvError
-from prover.config import ConfigError, ProverConfig, load_config
+from prover.config import ConfigError, PolicyConfig, ProverConfig, load_config, override
 
-__all__ = ["InputError", "search_options", "config_from_options", "user_errors", "decode_text"]
-
-POLICIES = ("pass-n", "rollouts", "best-first", "beam", "mcts", "lookahead")
+__all__ = [
+    "InputError",
+    "SEARCH_FLAGS",
+    "search_options",
+    "set_option",
+    "config_from_options",
+    "parse_value",
+    "parse_assignment",
+    "user_errors",
+    "decode_text",
+]
 
 
 class InputError(click.ClickException):
@@ -62,61 +70,93 @@ def decode_text(data: bytes, what: str) -> str:
         raise InputError(f"{what} is not valid UTF-8 (bad byte at offset {exc.start})") from None
 
 
-def _parse_param(text: str) -> tuple[str, Any]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise InputError(f"--param expects KEY=VALUE, got {text!r}")
+def parse_value(text: str) -> Any:
+    """A command-line value: JSON (numbers, true/false, null, lists, tables) when it parses, else the text."""
     try:
-        return key.strip().replace("-", "_"), json.loads(value)
+        return json.loads(text)
     except ValueError:
-        return key.strip().replace("-", "_"), value
+        return text
+
+
+def parse_assignment(text: str, option: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` as ``(key, value)``; dashes in the key become underscores."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise InputError(f"{option} expects KEY=VALUE, got {text!r}")
+    return key.strip().replace("-", "_"), parse_value(value)
+
+
+SEARCH_FLAGS: dict[str, str] = {
+    "env_kind": "env.kind",
+    "lean_project": "env.lean_project",
+    "workers": "env.limits.workers",
+    "proposer": "model.proposer",
+    "model_path": "model.path",
+    "prompt_format": "model.format",
+    "device": "model.device",
+    "temperature": "model.temperature",
+    "max_expansions": "budget.max_expansions",
+    "max_env_calls": "budget.max_env_calls",
+    "max_samples": "budget.max_samples",
+    "max_tokens": "budget.max_tokens",
+    "max_seconds": "budget.max_seconds",
+    "seed": "run.seed",
+}
+"""Each search flag and the config key it sets (``--set KEY=VALUE`` reaches every other key)."""
+
+
+def set_option(func: Callable) -> Callable:
+    """``--set KEY=VALUE``: any config key, dotted (e.g. ``budget.max_seconds=60``)."""
+    return click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+                        help="Set any config key, e.g. --set env.limits.step_timeout_s=30 (repeatable; after the flags).")(func)
 
 
 def search_options(func: Callable) -> Callable:
     """Flags for the environment, proposer, policy, budget and seed (each overrides ``--config``)."""
     options = [
         click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="TOML or YAML config file (sections env, model, policy, budget, run)."),
+                     help="TOML or YAML config file (tables env, model, policy, budget, run, scheduler)."),
         click.option("--env", "env_kind", type=click.Choice(["auto", "sandbox", "repl", "leandojo"]), default=None,
                      help="Proof checker: the built-in sandbox, the Lean REPL, LeanDojo, or auto [default: auto]."),
         click.option("--lean-project", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Lean project with Mathlib and the REPL (default: from 'prover setup' or PROVER_LEAN_PROJECT)."),
-        click.option("--workers", type=click.IntRange(min=1), default=None, help="Lean REPL worker processes."),
+        click.option("--workers", type=int, default=None, help="Lean REPL worker processes."),
         click.option("--proposer", type=click.Choice(["auto", "baseline", "automation", "model"]), default=None,
                      help="Where tactics come from [default: auto; 'model' when --model is given]."),
         click.option("--model", "model_path", type=str, default=None, help="Trained model directory (or hub id on a connected machine)."),
         click.option("--format", "prompt_format", type=str, default=None, help="Prompt format of --model (e.g. sandbox, reprover, bfs-prover)."),
         click.option("--device", type=str, default=None, help="Model device, e.g. cpu or cuda."),
-        click.option("--temperature", type=click.FloatRange(min=0), default=None,
+        click.option("--temperature", type=float, default=None,
                      help="Sampling temperature (models default to 1.0; the baseline to 0, i.e. top-k)."),
-        click.option("--policy", type=click.Choice(POLICIES), default=None, help="Search policy [default: best-first]."),
-        click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Policy parameter (repeatable), e.g. --param k=8."),
-        click.option("--max-expansions", type=click.IntRange(min=0), default=None, help="Budget: proposer queries."),
-        click.option("--max-env-calls", type=click.IntRange(min=0), default=None, help="Budget: environment steps."),
-        click.option("--max-samples", type=click.IntRange(min=0), default=None, help="Budget: sampled candidates."),
-        click.option("--max-tokens", type=click.IntRange(min=0), default=None, help="Budget: generated tokens."),
-        click.option("--timeout", "max_seconds", type=click.FloatRange(min=0), default=None, help="Budget: wall-clock seconds per attempt."),
+        click.option("--policy", type=str, default=None, help="Search policy [default: best-first]; 'prover policies' lists them."),
+        click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+                     help="Policy parameter (repeatable), e.g. --param k=8; 'prover policies' lists each policy's."),
+        click.option("--max-expansions", type=int, default=None, help="Budget: proposer queries."),
+        click.option("--max-env-calls", type=int, default=None, help="Budget: environment steps."),
+        click.option("--max-samples", type=int, default=None, help="Budget: sampled candidates."),
+        click.option("--max-tokens", type=int, default=None, help="Budget: generated tokens."),
+        click.option("--timeout", "max_seconds", type=float, default=None, help="Budget: wall-clock seconds per attempt."),
         click.option("--seed", type=int, default=None, help="Random seed."),
+        set_option,
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def config_from_options(options: dict[str, Any]) -> ProverConfig:
-    """Merge ``--config`` with the flags given (flags win)."""
+def config_from_options(options: dict[str, Any], **extra: Any) -> ProverConfig:
+    """``--config`` with the flags applied over it (flags win, ``--set`` last); ``extra``
+    maps further config keys to values (``None``: not given)."""
     config = load_config(options["config_path"])
-    proposer = options["proposer"] or ("model" if options["model_path"] else None)
-    config = config.override("env", kind=options["env_kind"], workers=options["workers"],
-                             lean_project=str(options["lean_project"]) if options["lean_project"] else None)
-    config = config.override("model", proposer=proposer, path=options["model_path"],
-                             format=options["prompt_format"], device=options["device"],
-                             temperature=options["temperature"])
-    params = dict(_parse_param(p) for p in options["params"])
-    if options["policy"] or params:
-        merged = params if options["policy"] and options["policy"] != config.policy.name else {**config.policy.params, **params}
-        config = config.override("policy", name=options["policy"] or config.policy.name, params=merged)
-    config = config.override("budget", max_expansions=options["max_expansions"], max_env_calls=options["max_env_calls"],
-                             max_samples=options["max_samples"], max_tokens=options["max_tokens"],
-                             max_seconds=options["max_seconds"])
-    return config.override("run", seed=options["seed"])
+    if options["model_path"] and not options["proposer"]:
+        options = {**options, "proposer": "model"}
+    if options["lean_project"] is not None:
+        options = {**options, "lean_project": str(options["lean_project"])}
+    assignments = [(key, options[flag]) for flag, key in SEARCH_FLAGS.items()]
+    policy = options["policy"]
+    if policy is not None and policy != config.policy.name:
+        assignments += [("policy", PolicyConfig(name=policy))]
+    assignments += [(f"policy.params.{k}", v) for k, v in (parse_assignment(p, "--param") for p in options["params"])]
+    assignments += list(extra.items())
+    assignments += [parse_assignment(a, "--set") for a in options["assignments"]]
+    return override(config, assignments)

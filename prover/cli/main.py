@@ -17,6 +17,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "prove": ("prover.cli.prove", "Prove one theorem."),
     "bench": ("prover.cli.bench", "Run a dataset split in batch, with crash-safe results."),
     "report": ("prover.cli.report", "Summarise and compare benchmark runs."),
+    "policies": ("prover.cli.policies", "List the search policies and their parameters."),
     "train": ("prover.cli.train", "Train a tactic model (CE or the confidence-limited DCO loss)."),
     "data": ("prover.cli.data", "Download and inspect datasets (MiniF2F, sandbox sets)."),
     "setup": ("prover.cli.setup", "Install or locate Lean, Mathlib and the REPL."),

@@ -8,21 +8,22 @@ import click
 
 from prover.cli.common import InputError, user_errors
 from prover.data import load_known_issues
-from prover.report import load_run, pass_at_k_curve, render_markdown, summarize, write_plots
+from prover.report import render_report
+from prover.runs import Run
 
 __all__ = ["command"]
 
 
-def _flagged(known_issues: Path | None, manifests: list[dict]) -> set[str]:
+def _flagged(known_issues: Path | None, runs: list[Run]) -> frozenset[str]:
     """Flagged names from ``--known-issues``, else from a known_issues.json beside a run's dataset file."""
     candidates = [known_issues] if known_issues else [
-        Path(m["dataset"]["path"]).parent / "known_issues.json"
-        for m in manifests if m.get("dataset", {}).get("path")
+        Path(run.manifest["dataset"]["path"]).parent / "known_issues.json"
+        for run in runs if run.manifest.get("dataset", {}).get("path")
     ]
     for path in candidates:
         if path and path.is_file():
-            return set(load_known_issues(path))
-    return set()
+            return frozenset(load_known_issues(path))
+    return frozenset()
 
 
 @click.command(name="report")
@@ -36,15 +37,10 @@ def _flagged(known_issues: Path | None, manifests: list[dict]) -> set[str]:
 @user_errors
 def command(runs: tuple[Path, ...], out: Path | None, known_issues: Path | None, budget_axis: str) -> None:
     """Summarise and compare benchmark runs: pass rates, pass@k, solved-vs-budget."""
-    loaded = {run.name or str(run): load_run(run) for run in runs}
-    flagged = _flagged(known_issues, [manifest for manifest, _ in loaded.values()])
-    summaries = [summarize(name, manifest, records, flagged) for name, (manifest, records) in loaded.items()]
-    curves = {name: pass_at_k_curve(records) for name, (_, records) in loaded.items()}
+    loaded = [Run.load(directory) for directory in runs]
     target = out or runs[0]
     try:
-        plots = write_plots({name: records for name, (_, records) in loaded.items()}, target, resource=budget_axis)
-        markdown = render_markdown(summaries, curves, [str(p) for p in plots])
-        (target / "report.md").write_text(markdown, encoding="utf-8")
+        markdown = render_report(loaded, target, flagged=_flagged(known_issues, loaded), resource=budget_axis)
     except OSError as exc:
         raise InputError(f"cannot write report to {target}: {exc.strerror or exc}") from None
     click.echo(markdown)

@@ -7,19 +7,19 @@ from pathlib import Path
 
 import click
 
-from prover.cli.common import InputError, user_errors
+from prover.cli.common import InputError, parse_assignment, set_option, user_errors
 
-__all__ = ["command"]
+__all__ = ["command", "TRAIN_FLAGS"]
 
 _LOSSES = ("ce", "dco-step", "dco-proof")
-# option name -> (config section, field)
-_FLAG_FIELDS = {
-    "model_path": ("model", "path"), "size": ("model", "size"), "fmt": ("model", "format"),
-    "source": ("data", "source"),
-    "loss": ("loss", "kind"), "n": ("loss", "n"), "threshold": ("loss", "threshold"),
-    "lr": ("optim", "lr"), "warmup_steps": ("optim", "warmup_steps"), "schedule": ("optim", "schedule"),
-    **{name: ("train", name) for name in ("batch_size", "max_steps", "epochs", "seed", "device", "threads", "output_dir", "save_every")},
+TRAIN_FLAGS: dict[str, str] = {
+    "model_path": "model.path", "size": "model.size", "fmt": "model.format",
+    "source": "data.source",
+    "loss": "loss.kind", "n": "loss.n", "threshold": "loss.threshold",
+    "lr": "optim.lr", "warmup_steps": "optim.warmup_steps", "schedule": "optim.schedule",
+    **{name: name for name in ("batch_size", "max_steps", "epochs", "seed", "device", "threads", "output_dir", "save_every")},
 }
+"""Each training flag and the config key it sets (``--set KEY=VALUE`` reaches every other key)."""
 
 
 @click.command(name="train")
@@ -28,7 +28,7 @@ _FLAG_FIELDS = {
 @click.option("--model", "model_path", help="Hub id or directory to fine-tune (default: a from-scratch model).")
 @click.option("--size", help="Shape of a from-scratch model (tiny, small, 100m).")
 @click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-whole-proof).")
-@click.option("--data", "source", help="sandbox:<split>, a LeanDojo .json or a whole-proof .jsonl file.")
+@click.option("--data", "source", help="sandbox:<split> (the dataset syntax of bench), a LeanDojo .json or a whole-proof .jsonl file.")
 @click.option("--loss", type=click.Choice(_LOSSES), help="Training loss.")
 @click.option("--n", "n", type=float, help="Training pass@N' of the DCO loss (separate from test-time N).")
 @click.option("--threshold", type=float, help="Drop units whose DCO weight F is at or below this.")
@@ -45,16 +45,19 @@ _FLAG_FIELDS = {
 @click.option("--save-every", type=int, help="Checkpoint every this many steps (0: only at the end).")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Resume from a checkpoint directory.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@set_option
 @user_errors
-def command(config_file: str | None, preset: str | None, resume: str | None, progress: bool, **flags: object) -> None:
+def command(config_file: str | None, preset: str | None, resume: str | None, progress: bool,
+            assignments: tuple[str, ...], **flags: object) -> None:
     """Train a tactic model; flags override CONFIG_FILE, which overrides --preset."""
+    from prover.config import override
     from prover.training import PRESETS, TrainConfig, Trainer, load_train_config
 
     if preset is not None and preset not in PRESETS:
         raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     config = load_train_config(config_file, base=PRESETS[preset] if preset else TrainConfig())
-    for section in ("model", "data", "loss", "optim", "train"):
-        config = config.override(section, **{f: flags[o] for o, (s, f) in _FLAG_FIELDS.items() if s == section})
+    config = override(config, [(key, flags[flag]) for flag, key in TRAIN_FLAGS.items()])
+    config = override(config, [parse_assignment(a, "--set") for a in assignments])
     started = time.perf_counter()
     trainer = Trainer(config, resume_from=resume)
     history = trainer.train(progress=progress)

@@ -8,9 +8,10 @@ from typing import Iterator, Literal
 
 from lean_env.types import Theorem
 
-__all__ = ["DatasetError", "read_jsonl", "theorem_from_record", "load_theorems", "write_text_atomically"]
+__all__ = ["OnError", "DatasetError", "read_jsonl", "theorem_from_record", "load_theorems", "write_text_atomically"]
 
 OnError = Literal["stop", "skip"]
+"""What to do with a broken JSONL line: stop with an error, or skip it (and report it)."""
 
 
 def write_text_atomically(path: Path, text: str) -> None:

@@ -1,13 +1,14 @@
 """Training configuration: frozen sections read from TOML and overridden by flags.
 
-A config file has up to five tables::
+A config file has top-level keys, then up to four tables (read by the same loader and
+overridden with the same ``--set KEY=VALUE`` as the search commands)::
 
+    batch_size = 32; max_steps = 2000; seed = 0; device = "cpu"; output_dir = "runs/models/x"
     [model]  path = "kaiyuy/leandojo-lean4-tacgen-byt5-small"  # or omit for from-scratch `size`
              format = "reprover"
     [data]   source = "sandbox:train"                            # or a LeanDojo .json / whole-proof .jsonl
     [loss]   kind = "dco-step"; n = 4; threshold = 0.1
     [optim]  lr = 3e-4; warmup_steps = 100; schedule = "cosine"
-    [train]  batch_size = 32; max_steps = 2000; seed = 0; device = "cpu"; output_dir = "runs/models/x"
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from prover.config import ConfigError, read_config_mapping, replace_checked
+from prover.config import load_config
 from prover.training.losses import LossConfig
 
 __all__ = ["ModelSpec", "DataSpec", "OptimConfig", "TrainConfig", "PRESETS", "load_train_config"]
@@ -86,21 +87,6 @@ class TrainConfig:
         """A JSON-ready view (recorded in each checkpoint's ``prover_config.json``)."""
         return dataclasses.asdict(self)
 
-    def override(self, section: str, **values: Any) -> "TrainConfig":
-        """A copy with fields of one section (``train`` for top-level fields) replaced; ``None`` values are ignored."""
-        values = {k: v for k, v in values.items() if v is not None}
-        if not values:
-            return self
-        if section == "train":
-            if nested := sorted(set(values) & _SECTIONS):
-                raise ConfigError(f"[train] cannot set {', '.join(nested)}; use its own section")
-            return replace_checked(self, "train", values)
-        if section not in _SECTIONS:
-            raise ConfigError(f"unknown section [{section}]; expected one of {', '.join(sorted(_SECTIONS | {'train'}))}")
-        return dataclasses.replace(self, **{section: replace_checked(getattr(self, section), section, values)})
-
-
-_SECTIONS = {"model", "data", "loss", "optim"}
 
 PRESETS: dict[str, TrainConfig] = {
     "sandbox-small": TrainConfig(
@@ -116,15 +102,6 @@ PRESETS: dict[str, TrainConfig] = {
 
 
 def load_train_config(path: str | Path | None = None, *, base: TrainConfig | None = None) -> TrainConfig:
-    """Read a TOML/YAML training config over ``base`` (defaults when ``None``)."""
-    config = base or TrainConfig()
-    if path is None:
-        return config
-    data = read_config_mapping(Path(path))
-    for section, values in data.items():
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: [{section}] must be a table")
-        if section == "optim" and "betas" in values:
-            values = {**values, "betas": tuple(values["betas"])}
-        config = config.override(section, **values)
-    return config
+    """Read a TOML/YAML training config over ``base`` (defaults when ``None``) with the one
+    config loader (``prover.config.load_config``)."""
+    return load_config(path, base=base or TrainConfig())

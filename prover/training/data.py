@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from lean_env.types import NewState, ProofComplete, ProofState, Theorem
+from prover.data.datasets import parse_spec
 from prover.data.jsonl import DatasetError, read_jsonl
 from prover.data.minif2f import default_minif2f_path, load_minif2f
 from search.proposer import Query
@@ -28,9 +29,6 @@ __all__ = [
     "sandbox_traces",
     "load_training_data",
 ]
-
-_SANDBOX_PREFIX = "sandbox:"
-
 
 class TestSplitRefused(DatasetError):
     """Training data comes from a test split (a user mistake: it would leak the benchmark)."""
@@ -162,13 +160,17 @@ def sandbox_traces(split: str) -> tuple[ProofTrace, ...]:
 
 
 def load_training_data(source: str, *, minif2f_catalogue: Path | None = None) -> tuple[ProofTrace, ...]:
-    """Traces from ``sandbox:<split>``, a LeanDojo ``.json`` file, or a ``.jsonl`` file of
-    whole proofs or LeanDojo traced theorems (recognised by their fields)."""
-    if source.startswith(_SANDBOX_PREFIX):
-        return sandbox_traces(source[len(_SANDBOX_PREFIX):])
-    path = Path(source)
-    if not path.is_file():
+    """Traces from ``sandbox:<split>`` (the dataset spec syntax of ``bench``), a LeanDojo
+    ``.json`` file, or a ``.jsonl`` file of whole proofs or LeanDojo traced theorems
+    (recognised by their fields)."""
+    if not source.startswith(("sandbox:", "minif2f:")) and not Path(source).is_file():
         raise DatasetError(f"training data not found: {source} (a file, or sandbox:<split>)")
+    kind, arg = parse_spec(source)
+    if kind == "sandbox":
+        return sandbox_traces(arg)
+    if kind == "minif2f":
+        raise DatasetError(f"{source}: MiniF2F statements carry no proofs to train on; give a whole-proof .jsonl file")
+    path = Path(arg)
     if path.suffix == ".jsonl":
         first = next((record for _, record in read_jsonl(path)), {})
         if "proof" in first:

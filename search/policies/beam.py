@@ -2,64 +2,59 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Awaitable, Callable, ClassVar
 
-from search.engine import SearchEngine
-from search.policies.base import check_positive, child_scores
+from search.context import SearchContext
+from search.params import check_params, param
+from search.policies.base import child_scores
 from search.proposer import ProposerKind
 from search.value import ValueFn
 
 __all__ = ["Scorer", "beam_search", "Beam"]
 
-Scorer = Callable[[SearchEngine, dict[str, float]], Awaitable[dict[str, float]]]
+Scorer = Callable[[SearchContext, dict[str, float]], Awaitable[dict[str, float]]]
 """Maps the candidate states of a beam step (node -> cumulative log-probability) to
 their ranking scores (higher first)."""
 
 
-async def beam_search(engine: SearchEngine, *, width: int, k: int, max_depth: int, score: Scorer) -> None:
+async def beam_search(ctx: SearchContext, *, width: int, k: int, max_depth: int, score: Scorer) -> None:
     """The beam loop shared by ``beam`` and ``lookahead``: expand the beam, rank the new
     expandable children with ``score``, keep the best ``width``. States already expanded
     (transpositions, cycles) never re-enter the beam."""
-    graph = engine.graph
+    graph = ctx.graph
     beam = {graph.root: 0.0}
     for _ in range(max_depth):
-        if not beam or engine.done:
+        if not beam or ctx.done:
             return
-        steps = await engine.expand(list(beam), k)
+        steps = await ctx.expand(list(beam), k)
         children = child_scores(graph, zip(beam.values(), steps))
-        if engine.done or not children:
+        if ctx.done or not children:
             return
-        scores = await score(engine, children)
+        scores = await score(ctx, children)
         ranked = sorted(children, key=scores.__getitem__, reverse=True)
         beam = {node: children[node] for node in ranked[:width]}
 
 
 @dataclass(frozen=True)
 class Beam:
-    """Beam search, ``1 x (width * k) x depth``.
-
-    - ``width``: states kept per depth (W).
-    - ``k``: tactics sampled per state.
-    - ``max_depth``: beam steps at most.
-    - ``value``: optional ``ValueFn`` ranking states; without it states are ranked by
-      cumulative log-probability.
-    """
+    """Beam search, ``1 x (width * k) x depth``; states are ranked by ``value`` when given,
+    else by cumulative log-probability."""
 
     name: ClassVar[str] = "beam"
     proposer_kind: ClassVar[ProposerKind] = "tactic"
-    width: int = 8
-    k: int = 8
-    max_depth: int = 32
-    value: ValueFn | None = field(default=None, compare=False)
+    width: int = param(8, "states kept per depth (W)", min=1)
+    k: int = param(8, "tactics sampled per state", min=1)
+    max_depth: int = param(32, "beam steps at most", min=1)
+    value: ValueFn | None = param(None, "value function ranking states (None: cumulative log-probability)", compare=False)
 
     def __post_init__(self) -> None:
-        check_positive(self, "width", "k", "max_depth")
+        check_params(self)
 
-    async def _score(self, engine: SearchEngine, children: dict[str, float]) -> dict[str, float]:
+    async def _score(self, ctx: SearchContext, children: dict[str, float]) -> dict[str, float]:
         if self.value is None:
             return children
-        return {node: self.value(engine.graph.state(node)) for node in children}
+        return {node: self.value(ctx.graph.state(node)) for node in children}
 
-    async def run(self, engine: SearchEngine) -> None:
-        await beam_search(engine, width=self.width, k=self.k, max_depth=self.max_depth, score=self._score)
+    async def run(self, ctx: SearchContext) -> None:
+        await beam_search(ctx, width=self.width, k=self.k, max_depth=self.max_depth, score=self._score)

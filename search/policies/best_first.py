@@ -6,9 +6,9 @@ import heapq
 from dataclasses import dataclass
 from typing import ClassVar
 
-from search.engine import SearchEngine
-from search.errors import SearchConfigError
-from search.policies.base import check_positive, child_scores
+from search.context import SearchContext
+from search.params import check_params, param
+from search.policies.base import child_scores
 from search.proposer import ProposerKind
 
 __all__ = ["BestFirst"]
@@ -16,39 +16,33 @@ __all__ = ["BestFirst"]
 
 @dataclass(frozen=True)
 class BestFirst:
-    """Best-first search, ``1 x k x T`` (ReProver, BFS-Prover).
-
-    - ``k``: tactics sampled per expansion.
-    - ``alpha``: length normalisation; a node's priority is its best cumulative
-      log-probability divided by ``depth ** alpha`` (0 = plain cumulative log-probability;
-      BFS-Prover uses a positive alpha so deep states are not starved).
-    """
+    """Best-first search, ``1 x k x T`` (ReProver, BFS-Prover): a node's priority is its best
+    cumulative log-probability divided by ``depth ** alpha``."""
 
     name: ClassVar[str] = "best-first"
     proposer_kind: ClassVar[ProposerKind] = "tactic"
-    k: int = 8
-    alpha: float = 0.0
+    k: int = param(8, "tactics sampled per expansion", min=1)
+    alpha: float = param(0.0, "length normalisation exponent (0: plain cumulative log-probability; "
+                              "BFS-Prover uses > 0 so deep states are not starved)", min=0)
 
     def __post_init__(self) -> None:
-        check_positive(self, "k")
-        if self.alpha < 0:
-            raise SearchConfigError(f"BestFirst.alpha must be >= 0, got {self.alpha}")
+        check_params(self)
 
     def priority(self, score: float, depth: int) -> float:
         """Normalised score of a node at ``depth`` (higher is expanded first)."""
         return score / depth**self.alpha if depth > 0 else score
 
-    async def run(self, engine: SearchEngine) -> None:
-        graph = engine.graph
+    async def run(self, ctx: SearchContext) -> None:
+        graph = ctx.graph
         best = {graph.root: 0.0}
         depth = {graph.root: 0}
         heap = [(0.0, 0, graph.root)]
         pushed = 1
-        while heap and not engine.done:
+        while heap and not ctx.done:
             _, _, node = heapq.heappop(heap)
             if not graph.is_expandable(node):
                 continue
-            [steps] = await engine.expand([node], self.k)
+            [steps] = await ctx.expand([node], self.k)
             for child, score in child_scores(graph, [(best[node], steps)]).items():
                 if score > best.get(child, float("-inf")):
                     best[child], depth[child] = score, depth[node] + 1

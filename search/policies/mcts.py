@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
-from search.engine import SearchEngine, Step
-from search.errors import SearchConfigError
+from search.context import SearchContext, Step
 from search.graph import OPEN, PROVED, ProofGraph
-from search.policies.base import check_positive
+from search.params import check_params, param
 from search.proposer import ProposerKind
 from search.value import ValueFn
 
@@ -26,31 +25,23 @@ class MCTS:
     Reward: 1 when the proof closes; otherwise the best ``value`` of the new children, or,
     without a value function, the RMaxTS intrinsic reward (DeepSeek-Prover-V1.5): 1 when
     the expansion discovered a state never seen before, else 0.
-
-    - ``k``: tactics sampled per expansion.
-    - ``exploration``: the UCB1 constant c.
-    - ``value``: optional ``ValueFn``; ``None`` selects the intrinsic reward.
-    - ``max_depth``: descents stop at this depth.
-    - ``stall_limit``: consecutive descents that expand nothing (all paths blocked by
-      cycles or the depth cap) after which the search gives up.
     """
 
     name: ClassVar[str] = "mcts"
     proposer_kind: ClassVar[ProposerKind] = "tactic"
-    k: int = 8
-    exploration: float = 1.0
-    value: ValueFn | None = field(default=None, compare=False)
-    max_depth: int = 64
-    stall_limit: int = 100
+    k: int = param(8, "tactics sampled per expansion", min=1)
+    exploration: float = param(1.0, "the UCB1 constant c", min=0)
+    value: ValueFn | None = param(None, "value function rewarding new states (None: the RMaxTS intrinsic reward)",
+                                  compare=False)
+    max_depth: int = param(64, "descents stop at this depth", min=1)
+    stall_limit: int = param(100, "consecutive descents that expand nothing before the search gives up", min=1)
 
     def __post_init__(self) -> None:
-        check_positive(self, "k", "max_depth", "stall_limit")
-        if self.exploration < 0:
-            raise SearchConfigError(f"MCTS.exploration must be >= 0, got {self.exploration}")
+        check_params(self)
 
     def _select(self, graph: ProofGraph, path: list[str], visits: dict[str, int], totals: dict[str, float]) -> str | None:
         """The UCB1 choice among the open children of ``path[-1]`` not already on ``path``."""
-        choices = [(c, d["logprob"]) for c, d in graph.successors(path[-1]) if graph.status(c) == OPEN and c not in path]
+        choices = [(e.target, e.logprob) for e in graph.children(path[-1]) if graph.status(e.target) == OPEN and e.target not in path]
         if not choices:
             return None
         unvisited = [(logprob, -i, c) for i, (c, logprob) in enumerate(choices) if not visits.get(c)]
@@ -64,21 +55,21 @@ class MCTS:
 
         return max((c for c, _ in choices), key=ucb)
 
-    def _reward(self, engine: SearchEngine, steps: list[Step], states_before: int) -> float:
-        if engine.graph.root_status != OPEN:
-            return 1.0 if engine.graph.root_status == PROVED else 0.0
+    def _reward(self, ctx: SearchContext, steps: list[Step], states_before: int) -> float:
+        graph = ctx.graph
+        if graph.root_status != OPEN:
+            return 1.0 if graph.root_status == PROVED else 0.0
         if self.value is None:
-            return 1.0 if engine.graph.state_count > states_before else 0.0
-        graph = engine.graph
+            return 1.0 if graph.state_count > states_before else 0.0
         values = [self.value(graph.state(s.child)) for s in steps if graph.is_expandable(s.child)]
         return max(values, default=0.0)
 
-    async def run(self, engine: SearchEngine) -> None:
-        graph = engine.graph
+    async def run(self, ctx: SearchContext) -> None:
+        graph = ctx.graph
         visits: dict[str, int] = {}
         totals: dict[str, float] = {}
         stalls = 0
-        while not engine.done and stalls < self.stall_limit:
+        while not ctx.done and stalls < self.stall_limit:
             path = [graph.root]
             while not graph.is_expandable(path[-1]) and len(path) <= self.max_depth:
                 child = self._select(graph, path, visits, totals)
@@ -87,8 +78,8 @@ class MCTS:
                 path.append(child)
             if graph.is_expandable(path[-1]):
                 before = graph.state_count
-                [steps] = await engine.expand([path[-1]], self.k)
-                reward = self._reward(engine, steps, before)
+                [steps] = await ctx.expand([path[-1]], self.k)
+                reward = self._reward(ctx, steps, before)
                 stalls = 0
             else:
                 reward = 0.0

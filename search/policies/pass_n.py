@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from search.engine import SearchEngine
-from search.policies.base import check_positive
+from search.context import SearchContext
+from search.params import check_params, param
 from search.proposer import ProposerKind
 
 __all__ = ["PassN"]
@@ -14,26 +14,22 @@ __all__ = ["PassN"]
 
 @dataclass(frozen=True)
 class PassN:
-    """Whole-proof sampling, ``N x 1 x 1``: needs a ``kind="proof"`` proposer.
-
-    - ``n``: proofs sampled in all (N); stops at the first one ``verify`` accepts.
-    - ``per_call``: proofs requested per proposer query; queries repeat with fresh seeds
-      until ``n`` samples were drawn. A text sampled twice is verified once.
-    """
+    """Whole-proof sampling, ``N x 1 x 1``: needs a ``kind="proof"`` proposer. Stops at the
+    first proof ``verify`` accepts; a text sampled twice is verified once."""
 
     name: ClassVar[str] = "pass-n"
     proposer_kind: ClassVar[ProposerKind] = "proof"
-    n: int = 32
-    per_call: int = 8
+    n: int = param(32, "proofs sampled in all (N)", min=1)
+    per_call: int = param(8, "proofs requested per proposer query (queries repeat with fresh seeds until n are drawn)", min=1)
 
     def __post_init__(self) -> None:
-        check_positive(self, "n", "per_call")
+        check_params(self)
 
-    async def run(self, engine: SearchEngine) -> None:
-        root = engine.graph.root
+    async def run(self, ctx: SearchContext) -> None:
+        root = ctx.graph.root
         drawn = 0
-        while drawn < self.n and not engine.done:
+        while drawn < self.n and not ctx.done:
             k = min(self.per_call, self.n - drawn)
             drawn += k
-            [(_, candidates)] = await engine.sample([root], k)
-            await engine.verify_attempts(root, candidates)
+            [(_, candidates)] = await ctx.sample([root], k)
+            await ctx.verify_attempts(root, candidates)

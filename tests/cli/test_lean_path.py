@@ -65,7 +65,7 @@ def test_bench_through_the_repl_backend(lean_stand_in, shared_datasets, tmp_path
     project, env = lean_stand_in
     minif2f = shared_datasets / "minif2f" / "minif2f_lean4.jsonl"
     out = tmp_path / "run"
-    result = _prover("bench", "--dataset", "minif2f-valid", "--minif2f-path", str(minif2f), "--limit", "6",
+    result = _prover("bench", "--dataset", "minif2f:valid", "--minif2f-path", str(minif2f), "--limit", "6",
                      "--env", "repl", "--workers", "2", "--lean-project", str(project), "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]

@@ -25,6 +25,7 @@ os.environ["DISABLE_REMOTE_CACHE"] = "1"
 os.environ.pop("GITHUB_ACCESS_TOKEN", None)
 lean_dojo = pytest.importorskip("lean_dojo")
 
+from lean_env import EnvLimits  # noqa: E402
 from lean_env.errors import BackendUnavailable, StatementError  # noqa: E402
 from lean_env.leandojo import (  # noqa: E402
     LeanDojoConfig,
@@ -115,7 +116,7 @@ class FailingDojo(FakeDojo):
 
 
 def make_env(factory: Factory, **config: Any) -> LeanDojoEnvironment:
-    return LeanDojoEnvironment(LeanDojoConfig(repo=REPO, step_timeout=7, **config), dojo_factory=factory)
+    return LeanDojoEnvironment(LeanDojoConfig(repo=REPO, limits=EnvLimits(step_timeout_s=7), **config), dojo_factory=factory)
 
 
 def run(coro: Any) -> Any:

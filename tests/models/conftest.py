@@ -37,9 +37,5 @@ def queries() -> list[Query]:
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest single-threaded, and far faster when other jobs share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _single_threaded_torch(one_thread):
+    """Every model test runs with torch single-threaded (see ``one_thread``)."""

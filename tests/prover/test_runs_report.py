@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from prover.cli.main import cli
-from prover.report import budget_curve, pass_at_k, pass_at_k_curve, render_markdown, summarize, write_plots
-from prover.runs import AttemptRecord, RunError, RunStore, build_manifest, load_records
+from prover.report import budget_curve, pass_at_k_curve, render_markdown, summarize, write_plots
+from prover.runs import AttemptRecord, Run, RunError, RunStore, build_manifest, load_records, pass_at_k
 
 
 def _record(theorem, attempt, proved, expansions=3, category="mathd_algebra"):
@@ -75,14 +75,15 @@ def test_results_from_another_schema_are_refused(tmp_path):
 def test_summary_curves_and_markdown(tmp_path):
     records = [_record("a", 0, True, 2), _record("a", 1, False), _record("b", 0, False, category="imo"),
                _record("b", 1, True, 9, category="imo"), _record("c", 0, False), _record("c", 1, False)]
-    summary = summarize("run1", {"config": {"policy": {"name": "beam"}}}, records, flagged={"c"})
+    run = Run(manifest={"config": {"policy": {"name": "beam"}}}, records=tuple(records), name="run1")
+    summary = summarize(run, flagged=frozenset({"c"}))
     assert (summary.proved, summary.theorems, summary.attempts) == (2, 3, 2)
     assert (summary.proved_unflagged, summary.theorems_unflagged) == (2, 2)
     assert dict((c, (p, n)) for c, p, n in summary.by_category) == {"imo": (1, 1), "mathd_algebra": (1, 2)}
-    curve = pass_at_k_curve(records)
+    curve = pass_at_k_curve(run)
     assert curve[0] == (1, pytest.approx((0.5 + 0.5 + 0.0) / 3)) and curve[1] == (2, pytest.approx(2 / 3))
-    assert budget_curve(records) == [(2, pytest.approx(1 / 3))]
-    plots = write_plots({"run1": records}, tmp_path)
+    assert budget_curve(run) == [(2, pytest.approx(1 / 3))]
+    plots = write_plots([run], tmp_path)
     assert {p.name for p in plots} == {"budget_curve.png", "pass_at_k.png"}
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in plots)
     text = render_markdown([summary], {"run1": curve}, [str(p) for p in plots])
@@ -92,3 +93,14 @@ def test_summary_curves_and_markdown(tmp_path):
 def test_report_cli_on_missing_run_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert result.exit_code == 2 and "no results.jsonl" in result.output and "Traceback" not in result.output
+
+
+def test_a_run_saves_and_loads_as_the_same_records_and_reports_from_either(tmp_path):
+    records = tuple(_record(t, a, (t, a) == ("a", 1)) for t in "ab" for a in range(2))
+    run = Run(manifest=build_manifest(config={"policy": {"name": "beam"}}, dataset={"name": "d"}, argv=[]),
+              records=records, name="r")
+    loaded = Run.load(run.save(tmp_path / "r"))
+    assert loaded.records == records and loaded.manifest == run.manifest and loaded.name == "r"
+    assert loaded.pass_at_k(1) == run.pass_at_k(1) == pytest.approx(0.25) and loaded.solved == {"a"}
+    with pytest.raises(RunError, match="already holds results"):
+        run.save(tmp_path / "r")

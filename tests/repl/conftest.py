@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from lean_env import EnvLimits
 from lean_env.repl import ReplConfig
 
 HERE = Path(__file__).resolve().parent
@@ -28,8 +29,9 @@ def load_pairs() -> list[dict]:
 def fake_config(*flags: str, version: str = "v4.24.0", **overrides: object) -> ReplConfig:
     """A ReplConfig running the stand-in REPL with ``flags``; short timeouts, no backoff."""
     command = (sys.executable, str(FAKE_REPL), "--transcripts", str(TRANSCRIPTS), "--version", version, *flags)
-    settings: dict = dict(command=command, cwd=HERE, step_timeout_s=5.0, start_timeout_s=10.0,
-                          verify_timeout_s=5.0, restart_backoff_s=0.0)
+    limits = dict(workers=1, step_timeout_s=5.0, start_timeout_s=10.0, verify_timeout_s=5.0, memory_limit_mb=None)
+    limits.update({k: overrides.pop(k) for k in list(overrides) if k in limits or k == "recycle_after_steps"})
+    settings: dict = dict(command=command, cwd=HERE, restart_backoff_s=0.0, limits=EnvLimits(**limits))
     settings.update(overrides)
     return ReplConfig(**settings)
 

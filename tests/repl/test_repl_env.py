@@ -233,7 +233,7 @@ def test_concurrent_steps_spread_over_workers_with_affinity():
         return {root.handle.worker, state.handle.worker, done.handle.worker}, result
 
     async def main():
-        async with ReplEnvironment(fake_config("--delay-ms", "20", max_workers=4)) as env:
+        async with ReplEnvironment(fake_config("--delay-ms", "20", workers=4)) as env:
             outcomes = await asyncio.gather(*(search(env, t) for t in theorems))
             assert all(isinstance(result, ProofComplete) for _, result in outcomes)
             assert all(len(workers) == 1 for workers, _ in outcomes)  # one theorem, one worker
@@ -248,7 +248,7 @@ def test_headers_key_workers_and_a_full_pool_hands_a_worker_over():
     other = Theorem("t_other", AND.statement.replace("t_and", "t_other"), header="import Mathlib\n")
 
     async def main():
-        async with ReplEnvironment(fake_config(max_workers=1)) as env:
+        async with ReplEnvironment(fake_config(workers=1)) as env:
             first = await _walk(env, await env.start(AND), "constructor")
             second = await _walk(env, await env.start(other), "constructor")
             worker = env.pool.workers[0]
@@ -282,7 +282,7 @@ def test_verify_accepts_audits_axioms_and_rejects():
 
 def test_closed_environment_refuses_work_and_leaves_no_process():
     async def main():
-        env = ReplEnvironment(fake_config("--as-lake-env", max_workers=2))
+        env = ReplEnvironment(fake_config("--as-lake-env", workers=2))
         with pytest.raises(RuntimeError, match="boom"):
             async with env:
                 await env.start(AND)
@@ -320,7 +320,7 @@ def test_ctrl_c_leaves_no_repl_behind(tmp_path):
         from tests.repl.test_repl_env import AND
         from lean_env.repl import ReplEnvironment
         async def main():
-            async with ReplEnvironment(fake_config("--as-lake-env", max_workers=2)) as env:
+            async with ReplEnvironment(fake_config("--as-lake-env", workers=2)) as env:
                 root = await env.start(AND)
                 kids = psutil.Process().children(recursive=True)
                 print(*[k.pid for k in kids], flush=True)

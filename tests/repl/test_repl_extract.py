@@ -64,7 +64,7 @@ def test_tactic_data_jsonl_to_step_records():
     expected = len(path.read_text(encoding="utf-8").splitlines())
 
     async def main():
-        async with ReplEnvironment(fake_config(max_workers=2)) as env:
+        async with ReplEnvironment(fake_config(workers=2)) as env:
             return await extract_jsonl(env, path, header=MINIF2F_HEADER)
 
     extracted = asyncio.run(main())

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lean_env.errors import StatementError
+from lean_env import EnvLimits
 from lean_env.repl import DEFAULT_AXIOMS, ReplConfig, ReplEnvironment
 from lean_env.types import ProofComplete, TacticError, TacticRejected, Theorem
 
@@ -61,8 +62,8 @@ def _config(**overrides) -> ReplConfig:
     binary = _repl_binary()
     if not binary.is_file():
         pytest.skip(f"no REPL binary at {binary} (set PROVER_REPL_BIN)")
-    return ReplConfig(command=("lake", "env", str(binary)), cwd=Path(PROJECT), step_timeout_s=120.0,
-                      start_timeout_s=900.0, verify_timeout_s=300.0, **overrides)
+    return ReplConfig(command=("lake", "env", str(binary)), cwd=Path(PROJECT), **overrides,
+                      limits=EnvLimits(step_timeout_s=120.0, start_timeout_s=900.0, verify_timeout_s=300.0))
 
 
 @pytest.fixture(scope="module")

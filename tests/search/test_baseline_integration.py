@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from lean_env.sandbox import SandboxEnvironment, load_split
 from prover.baseline import BaselineProposer
-from search import Budget, Scheduler, make_policy
-from tests.search.fakes import run
+from search import Budget, Scheduler, plan_jobs, resolve_policy
 
 THEOREMS = [g.theorem for g in load_split("test")[:12]]
 
@@ -20,10 +21,10 @@ def test_baseline_proposer_proves_most_of_the_test_split(name, params):
     scheduler = Scheduler(
         env=SandboxEnvironment(),
         proposer=BaselineProposer(),
-        policy=make_policy(name, **params),
+        policy=resolve_policy(name, params),
         budget=Budget(max_expansions=100),
     )
-    results = run(scheduler.run(THEOREMS))
+    results = asyncio.run(scheduler.run(plan_jobs(THEOREMS)))
     proved = [(t, r) for t, r in zip(THEOREMS, results) if r.status == "proved"]
     assert len(proved) >= 10, [(r.theorem, r.status) for r in results]
     assert {r.status for r in results} <= {"proved", "failed", "budget"}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import Budget, BudgetExhausted, BudgetTracker, make_policy, run_search
-from tests.search.fakes import VOCAB, WORLD, RandomProposer, ScriptedEnv, TableProposer, run, theorem
+from search import BestFirst, Budget, BudgetExhausted, resolve_policy, run_search
+from search.budget import BudgetTracker
+from search.testing import RandomProposer, ScriptedEnv, TableProposer, VOCAB, WORLD, scripted_theorem
 
 
 def test_tracker_refuses_before_spending():
@@ -33,8 +36,8 @@ def test_negative_limits_are_rejected():
 
 def test_wall_clock_limit_stops_a_slow_search():
     env = ScriptedEnv(WORLD, delay=0.05)
-    result = run(
-        run_search(theorem(), env=env, proposer=RandomProposer(VOCAB), policy="best-first", budget=Budget(max_seconds=0.12))
+    result = asyncio.run(
+        run_search(scripted_theorem(), env=env, proposer=RandomProposer(VOCAB), policy=BestFirst(), budget=Budget(max_seconds=0.12))
     )
     assert result.status == "budget" and result.spent.within(Budget())
     assert env.steps < 9 * 4  # stopped long before the four expansions a proof needs
@@ -65,8 +68,8 @@ def test_no_policy_ever_exceeds_any_limit(policy, expansions, env_calls, samples
         env, proposer = ScriptedEnv(WORLD), TableProposer({"root": proofs}, kind="proof")
     else:
         env, proposer = ScriptedEnv(BIG_WORLD, start="g0"), RandomProposer(VOCAB)
-    policy_obj = make_policy(name, **params)
-    result = run(run_search(theorem(), env=env, proposer=proposer, policy=policy_obj, budget=budget, seed=seed))
+    policy_obj = resolve_policy(name, params)
+    result = asyncio.run(run_search(scripted_theorem(), env=env, proposer=proposer, policy=policy_obj, budget=budget, seed=seed))
     assert result.status in ("proved", "failed", "budget"), result.error
     assert result.spent.within(budget), (result.spent, budget)
     assert result.spent.env_calls == env.steps + (env.verifies if name == "pass-n" else 0)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from search import Budget, SearchConfigError, make_policy, run_search
-from tests.search.fakes import CRASH, DONE, VOCAB, WORLD, RandomProposer, ScriptedEnv, TableProposer, run, structure, theorem
+from search import Budget, SearchConfigError, resolve_policy, run_search
+from search.testing import CRASH, DONE, RandomProposer, ScriptedEnv, TableProposer, VOCAB, WORLD, scripted_theorem, structure
 
 K = len(VOCAB)  # tree policies see every move of the scripted world, in a random order
 TACTIC_POLICIES = {
@@ -20,8 +22,8 @@ TACTIC_POLICIES = {
 def search(policy, *, env=None, proposer=None, budget=Budget(), seed=0, **params):
     env = env or ScriptedEnv(WORLD)
     proposer = proposer or RandomProposer(VOCAB)
-    policy = make_policy(policy, **params) if isinstance(policy, str) else policy
-    return run(run_search(theorem(), env=env, proposer=proposer, policy=policy, budget=budget, seed=seed))
+    policy = resolve_policy(policy, params) if isinstance(policy, str) else policy
+    return asyncio.run(run_search(scripted_theorem(), env=env, proposer=proposer, policy=policy, budget=budget, seed=seed))
 
 
 @pytest.mark.parametrize("name", sorted(TACTIC_POLICIES))
@@ -32,7 +34,7 @@ def test_each_tactic_policy_proves_and_the_proof_verifies(name):
     result = search(name, env=env, proposer=proposer, budget=Budget(max_expansions=400), **TACTIC_POLICIES[name])
     assert result.status == "proved", result
     assert result.verdict.ok and result.verdict.proof == result.proof
-    assert run(env.verify(theorem(), result.proof)).ok
+    assert asyncio.run(env.verify(scripted_theorem(), result.proof)).ok
     assert result.proof.splitlines()[-2:] == ["split", "done"]
     assert result.spent.env_calls == env.steps  # every env step was charged, final verify not
 
@@ -52,7 +54,7 @@ def test_pass_n_verifies_whole_proofs_and_stops_at_the_first_accepted():
     result = search("pass-n", env=env, proposer=proposer, n=8, per_call=2)
     assert result.status == "proved" and result.proof == proofs[1]
     assert env.verifies == 2 and result.spent.env_calls == 2 and result.spent.samples == 2
-    assert result.graph.graph.number_of_edges() == 2  # one rejected attempt, one accepted
+    assert result.graph.edge_count == 2  # one rejected attempt, one accepted
 
 
 def test_pass_n_without_proof_reports_failed_after_n_samples():
@@ -106,11 +108,17 @@ def test_kind_mismatch_and_bad_configs_raise_clear_errors():
     with pytest.raises(SearchConfigError, match="needs a 'proof' proposer"):
         search("pass-n")
     with pytest.raises(SearchConfigError, match="unknown search policy"):
-        make_policy("dfs")
-    with pytest.raises(SearchConfigError, match="bad parameters"):
-        make_policy("beam", widht=3)
-    with pytest.raises(SearchConfigError, match="positive integer"):
-        make_policy("mcts", k=0)
+        resolve_policy("dfs")
+    with pytest.raises(SearchConfigError, match=r"unknown parameter\(s\) 'widht' for policy 'beam'; valid: width, k, max_depth"):
+        resolve_policy("beam", dict(widht=3))
+    with pytest.raises(SearchConfigError, match="MCTS.k must be an integer >= 1, got 0"):
+        resolve_policy("mcts", dict(k=0))
+    with pytest.raises(SearchConfigError, match="BestFirst.alpha must be a finite number >= 0, got 'nan'"):
+        resolve_policy("best-first", dict(alpha="nan"))
+    with pytest.raises(SearchConfigError, match="BestFirst.k must be an integer >= 1, got True"):
+        resolve_policy("best-first", dict(k=True))
+    with pytest.raises(SearchConfigError, match="takes a policy object"):
+        asyncio.run(run_search(scripted_theorem(), env=ScriptedEnv(WORLD), proposer=RandomProposer(VOCAB), policy="beam"))
 
 
 def test_proposer_returning_more_than_k_is_truncated():
@@ -127,4 +135,4 @@ def test_a_crash_that_loses_a_child_state_only_closes_that_branch():
     assert result.status == "proved" and result.proof == "intro b\ndone"
     lost = result.graph.node_for_key("A")
     assert result.graph.status(lost) == "lost"
-    assert any(d["outcome"] == "crash" for _, _, d in result.graph.graph.out_edges(lost, data=True))
+    assert any(e.outcome == "crash" for e in result.graph.edges_from(lost))

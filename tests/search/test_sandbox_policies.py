@@ -2,28 +2,91 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+from typing import Sequence
+
 import pytest
 
 from lean_env.sandbox import Difficulty, SandboxEnvironment, generate_theorems
-from lean_env.types import Theorem
-from search import MCTS, Beam, Budget, Lookahead, Scheduler, goal_heuristic, make_policy, run_search
-from tests.search.fakes import OracleProposer, TableProposer, run, structure
+from lean_env.types import NewState, ProofState, Theorem
+from search import MCTS, Beam, BestFirst, Budget, Candidate, Query, plan_jobs, Lookahead, Scheduler, goal_heuristic, resolve_policy, run_search
+from search.testing import TableProposer, structure
+
+
+class OracleProposer:
+    """A model stand-in for sandbox theorems: at a state on a theorem's reference path it
+    proposes the reference tactic with probability ``hit``, at a geometrically distributed
+    rank (demoted one place with probability ``demote`` at each rank), among distractors
+    drawn from every reference tactic of the set. With ``kind="proof"`` it
+    samples the reference proof (probability ``hit``) or a copy missing one line."""
+
+    def __init__(self, theorems, *, hit: float = 1.0, demote: float = 0.5, kind: str = "tactic"):
+        env = SandboxEnvironment()
+        self.name = f"oracle-{kind}"
+        self.kind = kind
+        self.hit = hit
+        self.demote = demote
+        self.vocab = sorted({t for g in theorems for t in g.proof})
+        self.proofs = {g.theorem.name: g.proof for g in theorems}
+        self.next: dict[str, str] = {}
+        for g in theorems:
+            state = env.start_sync(g.theorem)
+            for tactic in g.proof:
+                self.next.setdefault(state.key, tactic)
+                result = env.step_sync(state, tactic)
+                if not isinstance(result, NewState):
+                    break
+                state = result.state
+
+    def value(self, state: ProofState) -> float:
+        """A value-model stand-in: states on a reference path score above all others."""
+        return 1.0 if state.key in self.next else 0.5 * goal_heuristic(state)
+
+    def _tactics(self, rng: random.Random, query: Query, k: int) -> list[str]:
+        reference = self.next.get(query.state.key)
+        picks = rng.sample([t for t in self.vocab if t != reference], min(k, len(self.vocab) - 1))
+        if reference is not None and rng.random() < self.hit:
+            rank = 0
+            while rng.random() < self.demote:
+                rank += 1
+            picks.insert(rank, reference)
+        return picks[:k]
+
+    def _proofs(self, rng: random.Random, query: Query, k: int) -> list[str]:
+        proof = self.proofs[query.theorem.name]
+        texts = []
+        for _ in range(k):
+            lines = list(proof)
+            if rng.random() >= self.hit:
+                del lines[rng.randrange(len(lines))]
+            texts.append("\n".join(lines))
+        return list(dict.fromkeys(texts))
+
+    def propose(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
+        out = []
+        for q in queries:
+            rng = random.Random(q.seed)
+            texts = self._tactics(rng, q, k) if self.kind == "tactic" else self._proofs(rng, q, k)
+            out.append([Candidate(t, -0.4 * rank - rng.random() * 0.1, len(t.split())) for rank, t in enumerate(texts)])
+        return out
+
 
 GENERATED = [g for g in generate_theorems(40, seed=11, difficulty=Difficulty(3, 3, 3)) if len(g.proof) <= 8][:8]
 THEOREMS = [g.theorem for g in GENERATED]
 ORACLE_VALUE = OracleProposer(GENERATED).value
 BUDGET = Budget(max_expansions=300, max_env_calls=3000)
 POLICIES = {
-    "pass-n": make_policy("pass-n", n=16, per_call=4),
-    "rollouts": make_policy("rollouts", n=48, max_depth=12, concurrent=4),
-    "best-first": make_policy("best-first", k=8),
-    "best-first-normalised": make_policy("best-first", k=8, alpha=0.5),
-    "beam": make_policy("beam", width=4, k=8, max_depth=12),
+    "pass-n": resolve_policy("pass-n", dict(n=16, per_call=4)),
+    "rollouts": resolve_policy("rollouts", dict(n=48, max_depth=12, concurrent=4)),
+    "best-first": resolve_policy("best-first", dict(k=8)),
+    "best-first-normalised": resolve_policy("best-first", dict(k=8, alpha=0.5)),
+    "beam": resolve_policy("beam", dict(width=4, k=8, max_depth=12)),
     "beam-heuristic": Beam(width=6, k=8, max_depth=12, value=goal_heuristic),
-    "mcts": make_policy("mcts", k=8),
+    "mcts": resolve_policy("mcts", dict(k=8)),
     "mcts-value": MCTS(k=8, value=ORACLE_VALUE),
     "lookahead": Lookahead(width=2, k=6, lookahead=2, max_depth=12, value=ORACLE_VALUE),
-    "lookahead-heuristic": make_policy("lookahead", width=3, k=6, lookahead=2, max_depth=12),
+    "lookahead-heuristic": resolve_policy("lookahead", dict(width=3, k=6, lookahead=2, max_depth=12)),
 }
 
 
@@ -37,8 +100,8 @@ def proposer_for(policy) -> OracleProposer:
 
 
 def run_all(policy, seed=0):
-    scheduler = Scheduler(env=SandboxEnvironment(), proposer=proposer_for(policy), policy=policy, budget=BUDGET, seed=seed)
-    return run(scheduler.run(THEOREMS))
+    scheduler = Scheduler(env=SandboxEnvironment(), proposer=proposer_for(policy), policy=policy, budget=BUDGET)
+    return asyncio.run(scheduler.run(plan_jobs(THEOREMS, seed=seed)))
 
 
 def test_the_generated_set_is_non_trivial():
@@ -63,7 +126,7 @@ def test_sandbox_search_is_deterministic_alone_and_in_the_scheduler(label):
     together = run_all(policy, seed=3)
     again = run_all(policy, seed=3)
     target = THEOREMS[5]
-    alone = run(
+    alone = asyncio.run(
         run_search(target, env=SandboxEnvironment(), proposer=proposer_for(policy), policy=policy, budget=BUDGET, seed=3)
     )
     for first, second in zip(together, again):
@@ -79,9 +142,8 @@ def test_intro_transposition_shares_a_node_in_the_sandbox():
     after_a = env.step_sync(root, "intro a").state
     after_ab = env.step_sync(root, "intro a b").state
     table = {root.goals[0]: [("intro a", -0.1), ("intro a b", -0.2)], after_a.goals[0]: [("intro b", -0.1)]}
-    result = run(run_search(theorem, env=env, proposer=TableProposer(table), policy="best-first"))
-    graph = result.graph.graph
+    result = asyncio.run(run_search(theorem, env=env, proposer=TableProposer(table), policy=BestFirst()))
     both = result.graph.node_for_key(after_ab.key)
-    assert graph.in_degree(both) == 2
-    assert {graph.edges[u, both]["tactic"] for u in graph.predecessors(both)} == {"intro b", "intro a b"}
+    into = [edge for edge in result.graph.edges() if edge.target == both]
+    assert {edge.tactic for edge in into} == {"intro b", "intro a b"} and len(into) == 2
     assert result.status == "failed"  # nothing closes the goal and the whole space was expanded

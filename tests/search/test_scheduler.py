@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from search import Budget, Scheduler, SchedulerConfig, make_policy, run_search
-from tests.search.fakes import (
-    CRASH,
-    VOCAB,
-    WORLD,
-    RandomProposer,
-    RecordingProposer,
-    ScriptedEnv,
-    TableProposer,
-    run,
-    structure,
-    theorem,
-)
+from search import BestFirst, Budget, Scheduler, SchedulerConfig, plan_jobs, resolve_policy, run_search
+from search.testing import CRASH, RandomProposer, RecordingProposer, ScriptedEnv, TableProposer, VOCAB, WORLD, scripted_theorem, structure
 
-THEOREMS = [theorem(f"t{i}") for i in range(8)]
-POLICY = make_policy("best-first", k=len(VOCAB))
+THEOREMS = [scripted_theorem(f"t{i}") for i in range(8)]
+POLICY = BestFirst(k=len(VOCAB))
 
 
 def schedule(theorems, *, proposer, env=None, config=SchedulerConfig(max_batch=8, max_wait_ms=50), seed=0):
-    scheduler = Scheduler(env=env or ScriptedEnv(WORLD), proposer=proposer, policy=POLICY, config=config, seed=seed)
-    return run(scheduler.run(theorems)), scheduler
+    scheduler = Scheduler(env=env or ScriptedEnv(WORLD), proposer=proposer, policy=POLICY, config=config)
+    return asyncio.run(scheduler.run(plan_jobs(theorems, seed=seed))), scheduler
 
 
 def test_queries_of_concurrent_searches_share_batches():
@@ -69,30 +58,37 @@ def test_results_stream_as_each_search_finishes_and_nobody_waits_on_a_stalled_se
 
     async def collect():
         seen = []
-        async for result in scheduler.stream([theorem("slow"), theorem("fast")]):
+        async for _, result in scheduler.stream(plan_jobs([scripted_theorem("slow"), scripted_theorem("fast")])):
             seen.append((result.theorem, result.status))
             fast_done.set()
         return seen
 
-    assert run(asyncio.wait_for(collect(), 10)) == [("fast", "proved"), ("slow", "proved")]
+    assert asyncio.run(asyncio.wait_for(collect(), 10)) == [("fast", "proved"), ("slow", "proved")]
 
 
-def test_callback_sees_every_result():
-    seen = []
+def test_stream_pairs_each_job_with_its_result_and_attempts_have_their_own_seeds():
     scheduler = Scheduler(env=ScriptedEnv(WORLD), proposer=RandomProposer(VOCAB), policy=POLICY)
-    results = run(scheduler.run(THEOREMS[:3], on_result=seen.append))
-    assert sorted(r.theorem for r in seen) == ["t0", "t1", "t2"] and len(results) == 3
+    jobs = plan_jobs(THEOREMS[:3], attempts=2, seed=5)
+    assert [(j.theorem.name, j.attempt) for j in jobs] == [(f"t{i}", a) for i in range(3) for a in range(2)]
+    assert jobs[0].seed == 5 and len({j.seed for j in jobs}) == 2
+
+    async def collect():
+        return [(job, result) async for job, result in scheduler.stream(jobs)]
+
+    pairs = asyncio.run(collect())
+    assert sorted((j.theorem.name, j.attempt) for j, _ in pairs) == sorted((j.theorem.name, j.attempt) for j in jobs)
+    assert all(job.theorem.name == result.theorem for job, result in pairs)
 
 
 def test_scheduled_search_equals_the_search_run_alone():
     proposer = RandomProposer(VOCAB)
     for name, params in [("best-first", {"k": 5}), ("mcts", {"k": 5}), ("rollouts", {"n": 20, "concurrent": 3})]:
-        policy = make_policy(name, **params)
-        scheduler = Scheduler(env=ScriptedEnv(WORLD), proposer=proposer, policy=policy, seed=7)
-        together = run(scheduler.run(THEOREMS))
+        policy = resolve_policy(name, params)
+        scheduler = Scheduler(env=ScriptedEnv(WORLD), proposer=proposer, policy=policy)
+        together = asyncio.run(scheduler.run(plan_jobs(THEOREMS, seed=7)))
         for result in together:
-            alone = run(
-                run_search(theorem(result.theorem), env=ScriptedEnv(WORLD), proposer=proposer, policy=policy, seed=7)
+            alone = asyncio.run(
+                run_search(scripted_theorem(result.theorem), env=ScriptedEnv(WORLD), proposer=proposer, policy=policy, seed=7)
             )
             assert structure(alone.graph) == structure(result.graph)
             assert (alone.status, alone.proof, alone.spent.expansions) == (
@@ -107,5 +103,5 @@ def test_wall_clock_budget_inside_the_scheduler():
     scheduler = Scheduler(
         env=env, proposer=RecordingProposer(RandomProposer(VOCAB), seconds=0.02), policy=POLICY, budget=Budget(max_seconds=0.03)
     )
-    results = run(asyncio.wait_for(scheduler.run(THEOREMS), 5))
+    results = asyncio.run(asyncio.wait_for(scheduler.run(plan_jobs(THEOREMS)), 5))
     assert {r.status for r in results} == {"budget"}

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from click.testing import CliRunner
 
 from prover.cli.main import cli
 from prover.models import load_proposer, read_prover_config
-from tests.training.test_data import LEANDOJO
 
 CONFIG = """
+batch_size = 2
+max_steps = 3
+seed = 5
+
 [model]
 size = "tiny"
 format = "sandbox"
@@ -22,24 +27,20 @@ n = 8
 [optim]
 lr = 0.01
 warmup_steps = 1
-
-[train]
-batch_size = 2
-max_steps = 3
-seed = 5
 """
 
 
-def _setup(tmp_path):
+@pytest.fixture
+def setup(tmp_path, leandojo_records):
     data = tmp_path / "train.json"
-    data.write_text(json.dumps(LEANDOJO), encoding="utf-8")
+    data.write_text(json.dumps(leandojo_records), encoding="utf-8")
     config = tmp_path / "train.toml"
     config.write_text(CONFIG, encoding="utf-8")
     return data, config
 
 
-def test_train_from_a_config_file_with_flag_overrides(tmp_path):
-    data, config = _setup(tmp_path)
+def test_train_from_a_config_file_with_flag_overrides(tmp_path, setup):
+    data, config = setup
     out = tmp_path / "model"
     args = ["train", str(config), "--data", str(data), "-o", str(out), "--threshold", "0.05", "--save-every", "2", "--no-progress"]
     result = CliRunner().invoke(cli, args)
@@ -59,8 +60,8 @@ def test_train_from_a_config_file_with_flag_overrides(tmp_path):
     assert len((tmp_path / "more" / "train_log.jsonl").read_text().splitlines()) == 2
 
 
-def test_user_mistakes_are_one_line_errors(tmp_path):
-    data, config = _setup(tmp_path)
+def test_user_mistakes_are_one_line_errors(tmp_path, setup):
+    data, config = setup
     runner = CliRunner()
     cases = [
         (["train", "--preset", "nope"], "unknown preset"),

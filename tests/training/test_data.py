@@ -20,35 +20,18 @@ from prover.training import (
     trace_from_records,
 )
 
-LEANDOJO = [
-    {
-        "url": "https://github.com/leanprover-community/mathlib4",
-        "commit": "29dcec074de168ac2bf835a77ef68bbe069194c5",
-        "file_path": "Mathlib/Logic/Basic.lean",
-        "full_name": "and_swap'",
-        "start": [10, 1],
-        "end": [12, 20],
-        "traced_tactics": [
-            {"tactic": "intro h", "annotated_tactic": ["intro h", []], "state_before": "p q : Prop\n⊢ p ∧ q → q ∧ p",
-             "state_after": "p q : Prop\nh : p ∧ q\n⊢ q ∧ p"},
-            {"tactic": "exact ⟨h.2, h.1⟩", "annotated_tactic": ["exact ⟨h.2, h.1⟩", []],
-             "state_before": "p q : Prop\nh : p ∧ q\n⊢ q ∧ p", "state_after": "no goals"},
-        ],
-    },
-    {"full_name": "untraced", "traced_tactics": []},
-]
 
 
-def test_leandojo_layout(tmp_path):
+def test_leandojo_layout(tmp_path, leandojo_records):
     path = tmp_path / "train.json"
-    path.write_text(json.dumps(LEANDOJO), encoding="utf-8")
+    path.write_text(json.dumps(leandojo_records), encoding="utf-8")
     (trace,) = load_leandojo(path)
     assert trace.name == "and_swap'"
     assert [s.target for s in trace.steps] == ["intro h", "exact ⟨h.2, h.1⟩"]
     assert trace.steps[1].query.state.pp == "p q : Prop\nh : p ∧ q\n⊢ q ∧ p"
     assert trace.steps[1].query.history == ("intro h",)
     assert load_training_data(str(path)) == (trace,)
-    (tmp_path / "test.json").write_text(json.dumps(LEANDOJO), encoding="utf-8")
+    (tmp_path / "test.json").write_text(json.dumps(leandojo_records), encoding="utf-8")
     with pytest.raises(TestSplitRefused):
         load_leandojo(tmp_path / "test.json")
 

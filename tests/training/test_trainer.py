@@ -11,8 +11,7 @@ import torch
 
 from prover.config import ConfigError
 from prover.models import get_format, load_proposer, new_tokenizer, read_prover_config, score_pairs
-from prover.training import Trainer, encode_units
-from tests.training.conftest import make_trace, with_loss
+from prover.training import LossConfig, Trainer, encode_units
 
 
 def _mean_nll(trainer: Trainer) -> float:
@@ -29,29 +28,30 @@ def test_a_few_steps_reduce_the_loss(tiny_config, traces):
     assert _mean_nll(trainer) < 0.6 * before
 
 
-def _memorised_probability(config, loss: dict) -> float:
+def _memorised_probability(config, loss: dict, make_trace) -> float:
     memorise = [make_trace("m", [("⊢ a ∧ b", "constructor")])]
-    config = dataclasses.replace(config, max_steps=100, batch_size=1, optim=dataclasses.replace(config.optim, schedule="constant"))
-    trainer = Trainer(with_loss(config, **loss), traces=memorise)
+    config = dataclasses.replace(config, max_steps=100, batch_size=1, loss=LossConfig(**loss),
+                                 optim=dataclasses.replace(config.optim, schedule="constant"))
+    trainer = Trainer(config, traces=memorise)
     trainer.train()
     ((logprob, _),) = score_pairs(trainer.model, trainer.format, list(trainer.units[0]), pad_id=0)
     return math.exp(logprob)
 
 
-def test_confidence_saturates_under_ce_but_stays_bounded_under_dco(tiny_config):
-    assert _memorised_probability(tiny_config, {"kind": "ce"}) > 0.95
+def test_confidence_saturates_under_ce_but_stays_bounded_under_dco(tiny_config, make_trace):
+    assert _memorised_probability(tiny_config, {"kind": "ce"}, make_trace) > 0.95
     # F(256, p) is about 0.1 at p = 0.015: the example is dropped from then on ...
-    assert _memorised_probability(tiny_config, {"kind": "dco-step", "n": 256}) < 0.05
+    assert _memorised_probability(tiny_config, {"kind": "dco-step", "n": 256}, make_trace) < 0.05
     # ... and even without dropping its vanishing weight stops the confidence growing.
-    assert _memorised_probability(tiny_config, {"kind": "dco-step", "n": 256, "threshold": 0.0}) < 0.15
+    assert _memorised_probability(tiny_config, {"kind": "dco-step", "n": 256, "threshold": 0.0}, make_trace) < 0.15
 
 
-def test_dropped_units_are_refilled_to_keep_the_batch_size(tiny_config):
+def test_dropped_units_are_refilled_to_keep_the_batch_size(tiny_config, make_trace):
     """Short targets are likely (p ≈ e^-12 untrained), long ones not (p ≈ e^-190); at
     N' = e^60 the short ones have F ≈ 0 and are dropped, long ones F ≈ 1 and kept."""
     data = [make_trace(f"s{i}", [(f"⊢ s{i}", "x")]) for i in range(10)]
     data += [make_trace(f"l{i}", [(f"⊢ l{i}", "exact (And.intro hp hq) -- a long tactic")]) for i in range(10)]
-    config = with_loss(dataclasses.replace(tiny_config, batch_size=6, max_steps=8), kind="dco-step", n=math.exp(60))
+    config = dataclasses.replace(tiny_config, batch_size=6, max_steps=8, loss=LossConfig(kind="dco-step", n=math.exp(60)))
     trainer = Trainer(dataclasses.replace(config, optim=dataclasses.replace(config.optim, lr=0.0)), traces=data)
     history = trainer.train()
     assert all(s.units == 6 for s in history)
@@ -63,7 +63,7 @@ def test_dropped_units_are_refilled_to_keep_the_batch_size(tiny_config):
 
 @pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # no step: nothing kept
 def test_refill_gives_up_when_everything_is_dropped(tiny_config, traces):
-    config = with_loss(dataclasses.replace(tiny_config, max_steps=2, max_refill_rounds=3), kind="dco-step", n=1e300)
+    config = dataclasses.replace(tiny_config, max_steps=2, max_refill_rounds=3, loss=LossConfig(kind="dco-step", n=1e300))
     trainer = Trainer(config, traces=traces)
     history = trainer.train()
     assert all(s.units == 0 and s.dropped == 1.0 for s in history)
@@ -71,13 +71,13 @@ def test_refill_gives_up_when_everything_is_dropped(tiny_config, traces):
 
 
 def test_proof_level_units_are_whole_traces(tiny_config, traces):
-    trainer = Trainer(with_loss(tiny_config, kind="dco-proof", n=4), traces=traces)
+    trainer = Trainer(dataclasses.replace(tiny_config, loss=LossConfig(kind="dco-proof", n=4)), traces=traces)
     assert len(trainer.units) == len(traces) and all(len(u) == 2 for u in trainer.units)
     stats = trainer.train_step()
     assert stats.units == 4 and stats.logprob < -50  # a proof's log p̂ sums both steps
 
 
-def test_over_long_targets_are_skipped_and_take_their_proof_along():
+def test_over_long_targets_are_skipped_and_take_their_proof_along(make_trace):
     trace = make_trace("x", [("⊢ a", "short"), ("⊢ b", "a much longer tactic text")])
     kwargs = dict(max_prompt_tokens=64, max_target_tokens=10)
     fmt, tok = get_format("sandbox"), new_tokenizer()

@@ -1,8 +1,11 @@
-"""Test doubles for search: a scripted environment over a hand-made state graph and proposers."""
+"""Test doubles for search, for this project's tests and for anyone writing a policy:
+a scripted environment over a hand-made state graph, and proposers answering from a
+table, at random (seeded per query) or through a recorder."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
@@ -20,10 +23,26 @@ from lean_env.types import (
     Theorem,
     Verdict,
 )
+from search.graph import ProofGraph
 from search.proposer import Candidate, Query
 
+__all__ = [
+    "DONE",
+    "CRASH",
+    "WORLD",
+    "VOCAB",
+    "ScriptedEnv",
+    "TableProposer",
+    "RandomProposer",
+    "RecordingProposer",
+    "scripted_theorem",
+    "structure",
+]
+
 DONE = "<done>"
+"""A ``ScriptedEnv`` move target meaning the proof is complete."""
 CRASH = "<crash>"
+"""A ``ScriptedEnv`` move target meaning the state is lost (an environment crash)."""
 
 
 class ScriptedEnv(EnvironmentBase):
@@ -156,14 +175,9 @@ class RecordingProposer:
         return self.inner.propose(queries, k)
 
 
-def theorem(name: str = "t") -> Theorem:
+def scripted_theorem(name: str = "t") -> Theorem:
     """A theorem the scripted environment can start (the statement is never parsed)."""
     return Theorem(name=name, statement=f"theorem {name} : True := by")
-
-
-def run(coro):
-    """Run a coroutine to completion (tests are plain functions)."""
-    return asyncio.run(coro)
 
 
 WORLD = {
@@ -179,75 +193,11 @@ VOCAB = ("intro a", "intro b", "skip", "back", "split", "done", "simp", "ring", 
 """Tactics a random proposer draws from: the world's moves plus junk (no crash)."""
 
 
-def structure(graph) -> dict:
+def structure(graph: ProofGraph) -> dict:
     """A graph's JSON without timings, for determinism comparisons."""
-    import json
-
     data = json.loads(graph.to_json())
     for edge in data["edges"]:
         edge.pop("seconds")
         for alt in edge["alternatives"]:
             alt.pop("seconds")
     return data
-
-
-class OracleProposer:
-    """A model stand-in for sandbox theorems: at a state on a theorem's reference path it
-    proposes the reference tactic with probability ``hit``, at a geometrically distributed
-    rank (demoted one place with probability ``demote`` at each rank), among distractors
-    drawn from every reference tactic of the set. With ``kind="proof"`` it
-    samples the reference proof (probability ``hit``) or a copy missing one line."""
-
-    def __init__(self, theorems, *, hit: float = 1.0, demote: float = 0.5, kind: str = "tactic"):
-        from lean_env.sandbox import SandboxEnvironment
-
-        env = SandboxEnvironment()
-        self.name = f"oracle-{kind}"
-        self.kind = kind
-        self.hit = hit
-        self.demote = demote
-        self.vocab = sorted({t for g in theorems for t in g.proof})
-        self.proofs = {g.theorem.name: g.proof for g in theorems}
-        self.next: dict[str, str] = {}
-        for g in theorems:
-            state = env.start_sync(g.theorem)
-            for tactic in g.proof:
-                self.next.setdefault(state.key, tactic)
-                result = env.step_sync(state, tactic)
-                if not isinstance(result, NewState):
-                    break
-                state = result.state
-
-    def value(self, state: ProofState) -> float:
-        """A value-model stand-in: states on a reference path score above all others."""
-        from search.value import goal_heuristic
-
-        return 1.0 if state.key in self.next else 0.5 * goal_heuristic(state)
-
-    def _tactics(self, rng: random.Random, query: Query, k: int) -> list[str]:
-        reference = self.next.get(query.state.key)
-        picks = rng.sample([t for t in self.vocab if t != reference], min(k, len(self.vocab) - 1))
-        if reference is not None and rng.random() < self.hit:
-            rank = 0
-            while rng.random() < self.demote:
-                rank += 1
-            picks.insert(rank, reference)
-        return picks[:k]
-
-    def _proofs(self, rng: random.Random, query: Query, k: int) -> list[str]:
-        proof = self.proofs[query.theorem.name]
-        texts = []
-        for _ in range(k):
-            lines = list(proof)
-            if rng.random() >= self.hit:
-                del lines[rng.randrange(len(lines))]
-            texts.append("\n".join(lines))
-        return list(dict.fromkeys(texts))
-
-    def propose(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
-        out = []
-        for q in queries:
-            rng = random.Random(q.seed)
-            texts = self._tactics(rng, q, k) if self.kind == "tactic" else self._proofs(rng, q, k)
-            out.append([Candidate(t, -0.4 * rank - rng.random() * 0.1, len(t.split())) for rank, t in enumerate(texts)])
-        return out
