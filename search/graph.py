@@ -83,18 +83,12 @@ class NodeView:
 
 
 @dataclass(frozen=True)
-class EdgeView:
-    """A read-only snapshot of one edge: the best attempt between two nodes (highest
+class EdgeView(EdgeRecord):
+    """A read-only snapshot of one edge ``source -> target``: its best attempt (highest
     log-probability) and the other tactics that led the same way."""
 
     source: str
     target: str
-    tactic: str
-    logprob: float
-    num_tokens: int
-    outcome: str
-    message: str
-    seconds: float
     alternatives: tuple[EdgeRecord, ...]
 
 
