@@ -19,7 +19,7 @@ from collections import Counter
 
 import torch
 
-from lean_env.sandbox import SandboxEnvironment, load_split
+from propsandbox import SandboxEnvironment, load_split
 from prover.models import GenerationSettings, load_proposer
 from prover.report import pass_at_k
 from search import BestFirst, Budget, Rollouts, Scheduler, SchedulerConfig, SearchJob

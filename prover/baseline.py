@@ -16,8 +16,8 @@ from types import MappingProxyType
 from typing import ClassVar, Iterator, Mapping, Sequence
 
 from lean_env.errors import StatementError
-from lean_env.sandbox.kernel import Goal, defeq, parse_goal
-from lean_env.sandbox.syntax import FALSE, And, Atom, Bot, Formula, Iff, Imp, Not, Or, Top, atoms_of, pp
+from propsandbox.kernel import Goal, defeq, parse_goal
+from propsandbox.syntax import FALSE, And, Atom, Bot, Formula, Iff, Imp, Not, Or, Top, atoms_of, pp
 from search.engine import derive_seed
 from search.proposer import Candidate, ProposerKind, Query
 
@@ -188,8 +188,8 @@ class WholeProofBaseline:
         return [self._scripts(query, k) for query in queries]
 
     def _scripts(self, query: Query, k: int) -> list[Candidate]:
-        from lean_env.sandbox import SandboxEnvironment
         from lean_env.types import NewState
+        from propsandbox import SandboxEnvironment
 
         env, sampler = SandboxEnvironment(), BaselineProposer(temperature=self.temperature)
         scripts: dict[str, Candidate] = {}

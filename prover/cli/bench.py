@@ -29,7 +29,7 @@ def load_dataset(spec: str, *, minif2f_path: Path | None, on_bad_line: str, skip
     """Theorems of ``spec``: ``sandbox-<split>``, ``minif2f-<valid|test>``, or a JSONL path;
     returns a description for the manifest and the theorems."""
     if spec.startswith("sandbox-") and spec.removeprefix("sandbox-") in SANDBOX_SPLITS:
-        from lean_env.sandbox import SANDBOX_DATA_VERSION, load_split
+        from propsandbox import SANDBOX_DATA_VERSION, load_split
 
         theorems = tuple(item.theorem for item in load_split(spec.removeprefix("sandbox-")))
         return {"name": spec, "version": SANDBOX_DATA_VERSION}, theorems

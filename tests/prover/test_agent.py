@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import prover
-from lean_env.sandbox import SandboxEnvironment, load_split
+from propsandbox import SandboxEnvironment, load_split
 from prover import Agent, Budget, ProverConfig, load_config
 from prover.baseline import BaselineProposer
 from prover.config import ConfigError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import heapq
 from itertools import count
 
-from lean_env.sandbox import SandboxEnvironment
 from lean_env.types import NewState, ProofComplete, Theorem
+from propsandbox import SandboxEnvironment
 from search.proposer import Proposer, Query
 
 __all__ = ["best_first"]

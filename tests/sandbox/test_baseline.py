@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from lean_env.sandbox import SandboxEnvironment, load_split
 from lean_env.types import ProofState, Theorem
+from propsandbox import SandboxEnvironment, load_split
 from prover.baseline import FALLBACK_TACTICS, BaselineProposer
 from search.proposer import Proposer, Query
 from tests.sandbox.search_helper import best_first

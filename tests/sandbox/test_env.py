@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from lean_env import Environment, StatementError
-from lean_env.sandbox import SandboxEnvironment
 from lean_env.types import NewState, ProofComplete, TacticError, Theorem
+from propsandbox import SandboxEnvironment
 
 THEOREM = Theorem("and_comm", "theorem and_comm' (p q : Prop) : p ∧ q → q ∧ p := by")
 

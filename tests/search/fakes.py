@@ -199,7 +199,7 @@ class OracleProposer:
     samples the reference proof (probability ``hit``) or a copy missing one line."""
 
     def __init__(self, theorems, *, hit: float = 1.0, demote: float = 0.5, kind: str = "tactic"):
-        from lean_env.sandbox import SandboxEnvironment
+        from propsandbox import SandboxEnvironment
 
         env = SandboxEnvironment()
         self.name = f"oracle-{kind}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lean_env.sandbox import SandboxEnvironment, load_split
+from propsandbox import SandboxEnvironment, load_split
 from prover.baseline import BaselineProposer
 from search import Budget, Scheduler, make_policy
 from tests.search.fakes import run

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lean_env.sandbox import Difficulty, SandboxEnvironment, generate_theorems
 from lean_env.types import Theorem
+from propsandbox import Difficulty, SandboxEnvironment, generate_theorems
 from search import MCTS, Beam, Budget, Lookahead, Scheduler, goal_heuristic, make_policy, run_search
 from tests.search.fakes import OracleProposer, TableProposer, run, structure
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import count
 
-from lean_env.errors import StatementError
-from lean_env.sandbox.syntax import (
+from lean_env import StatementError
+from propsandbox.syntax import (
     FALSE,
     OUTSIDE,
     TRUE,
@@ -39,7 +39,7 @@ from lean_env.sandbox.syntax import (
     subformulas,
     tokenize,
 )
-from lean_env.sandbox.tactics import (
+from propsandbox.tactics import (
     Anon,
     App,
     Apply,
