@@ -6,6 +6,7 @@ This package depends on nothing else in the project.
 from lean_env.base import EnvironmentBase
 from lean_env.environment import Environment
 from lean_env.errors import BackendUnavailable, EnvironmentFault, LeanEnvError, StatementError
+from lean_env.goals import Hypothesis, ParsedGoal, fresh_name, parse_goal, split_top
 from lean_env.types import (
     EnvCrash,
     NewState,
@@ -38,4 +39,9 @@ __all__ = [
     "StatementError",
     "BackendUnavailable",
     "EnvironmentFault",
+    "Hypothesis",
+    "ParsedGoal",
+    "parse_goal",
+    "split_top",
+    "fresh_name",
 ]
