@@ -1,5 +1,5 @@
 """The built-in propositional sandbox: an offline checker of Lean 4 tactic proofs (not Lean),
-its theorem generator and fixed dataset splits.
+its theorem generator, fixed dataset splits and goal-shape tactic heuristics.
 
 Depends only on ``lean_env``'s public API; everything outside this package imports from here.
 """
@@ -7,6 +7,7 @@ Depends only on ``lean_env``'s public API; everything outside this package impor
 from propsandbox.datasets import SANDBOX_DATA_VERSION, load_split, split_names
 from propsandbox.environment import SandboxEnvironment, in_fragment, state_of
 from propsandbox.generator import Difficulty, GeneratedTheorem, generate_theorems
+from propsandbox.heuristics import BASELINE_PRIORS, FALLBACK_TACTICS, rank_tactics, rollout
 from propsandbox.syntax import is_tautology, parse_statement
 
 __all__ = [
@@ -21,4 +22,8 @@ __all__ = [
     "load_split",
     "split_names",
     "SANDBOX_DATA_VERSION",
+    "BASELINE_PRIORS",
+    "FALLBACK_TACTICS",
+    "rank_tactics",
+    "rollout",
 ]

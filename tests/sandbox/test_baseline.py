@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from lean_env.types import ProofState, Theorem
-from propsandbox import SandboxEnvironment, load_split
-from prover.baseline import FALLBACK_TACTICS, BaselineProposer
+from propsandbox import FALLBACK_TACTICS, SandboxEnvironment, load_split
+from prover.baseline import BaselineProposer
 from search.proposer import Proposer, Query
 from tests.sandbox.search_helper import best_first
 
