@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from lean_env.sandbox import load_split
+from propsandbox import load_split
 from prover.models import (
     SCRATCH_SIZES,
     GenerationSettings,

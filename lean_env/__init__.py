@@ -7,6 +7,7 @@ from lean_env.base import EnvironmentBase
 from lean_env.environment import Environment
 from lean_env.limits import EnvLimits
 from lean_env.errors import BackendUnavailable, EnvironmentFault, LeanEnvError, StatementError
+from lean_env.goals import Hypothesis, ParsedGoal, fresh_name, parse_goal, split_top
 from lean_env.types import (
     EnvCrash,
     NewState,
@@ -40,4 +41,9 @@ __all__ = [
     "StatementError",
     "BackendUnavailable",
     "EnvironmentFault",
+    "Hypothesis",
+    "ParsedGoal",
+    "parse_goal",
+    "split_top",
+    "fresh_name",
 ]

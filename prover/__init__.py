@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "SandboxEnvironment": ("lean_env.sandbox", "SandboxEnvironment"),
+    "SandboxEnvironment": ("propsandbox", "SandboxEnvironment"),
     "ReplEnvironment": ("lean_env.repl", "ReplEnvironment"),
     "LeanDojoEnvironment": ("lean_env.leandojo", "LeanDojoEnvironment"),
     "load_proposer": ("prover.models", "load_proposer"),

@@ -24,8 +24,8 @@ def resolve_env_kind(config: EnvConfig, statement: str | None = None) -> str:
     statement to look at, a configured Lean project wins and the sandbox is the default."""
     if config.kind != "auto":
         return config.kind
-    from lean_env.sandbox.syntax import parse_statement
     from lean_env.stack import find_lean_project
+    from propsandbox import parse_statement
 
     has_lean = find_lean_project(Path(config.lean_project) if config.lean_project else None) is not None
     if statement is None:
@@ -45,7 +45,7 @@ def resolve_env_kind(config: EnvConfig, statement: str | None = None) -> str:
 def build_environment(config: EnvConfig, kind: str) -> Environment:
     """An environment of the resolved ``kind`` (``sandbox``, ``repl`` or ``leandojo``)."""
     if kind == "sandbox":
-        from lean_env.sandbox import SandboxEnvironment
+        from propsandbox import SandboxEnvironment
 
         return SandboxEnvironment()
     if kind == "repl":

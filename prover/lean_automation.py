@@ -16,16 +16,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Iterator, Mapping, Sequence
 
+from lean_env.goals import ParsedGoal, fresh_name, parse_goal, split_top
 from search.proposer import Candidate, ProposerKind, Query
 
-__all__ = [
-    "DEFAULT_PRIORS",
-    "AutomationConfig",
-    "AutomationProposer",
-    "Hypothesis",
-    "ParsedGoal",
-    "parse_goal",
-]
+__all__ = ["DEFAULT_PRIORS", "AutomationConfig", "AutomationProposer"]
 
 DEFAULT_PRIORS: Mapping[str, float] = MappingProxyType(
     {
@@ -56,103 +50,12 @@ DEFAULT_PRIORS: Mapping[str, float] = MappingProxyType(
 """Prior weight of each rule; 0 disables a rule. Keys name rules, not always literal tactics."""
 
 _NUMBER_TYPES = ("ℕ", "ℤ", "ℚ", "ℝ", "ℂ")
-_DECL_TYPE = re.compile(r"^(?:[ℕℤℚℝℂ]|ℕ\+|ℝ≥0|NNReal|Prop|Type.*|Sort.*|[ℕℤℚℝℂ ()×→]+|(?:Finset|Set|Fin|List|Polynomial|Matrix)\b.*)$")
 _IDENT = re.compile(r"[^\W\d][\w'✝!?.]*")
 _NUMERAL = re.compile(r"\d+")
-_OPEN, _CLOSE = "([{⟨⦃", ")]}⟩⦄"
-_BINDERS = ("∀", "∃", "fun ", "λ", "∑", "∏", "⨆", "⨅", "∫")
 _RELATIONS = (" = ", " ≠ ", " ≤ ", " < ", " ≥ ", " > ")
 _ORDER = (" ≤ ", " < ", " ≥ ", " > ")
 _BINDER_PREDICATE = re.compile(r"\s(?:∈|∉|≥|≤|>|<|≠|⊆|⊂)\s")
-_SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉"
 _DECIDE_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    """One context line: the names sharing it and their type (``let`` values dropped)."""
-
-    names: tuple[str, ...]
-    type: str
-
-    @property
-    def is_declaration(self) -> bool:
-        """A variable of a type (``x : ℝ``, ``f : ℕ → ℝ``) rather than a fact (``h : 0 < x``)."""
-        return bool(_DECL_TYPE.match(self.type))
-
-
-@dataclass(frozen=True)
-class ParsedGoal:
-    """A pretty-printed Lean goal split into its case tag, hypotheses and target."""
-
-    case: str | None
-    hypotheses: tuple[Hypothesis, ...]
-    target: str
-
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset(name for hyp in self.hypotheses for name in hyp.names)
-
-    def facts(self) -> Iterator[tuple[str, str]]:
-        """``(name, proposition)`` for every hypothesis that is a fact."""
-        for hyp in self.hypotheses:
-            if not hyp.is_declaration:
-                yield from ((name, hyp.type) for name in hyp.names)
-
-    def variable_types(self) -> dict[str, str]:
-        return {name: hyp.type for hyp in self.hypotheses if hyp.is_declaration for name in hyp.names}
-
-
-def _squash(text: str) -> str:
-    return " ".join(text.split())
-
-
-def parse_goal(text: str) -> ParsedGoal:
-    """Parse one goal as Lean pretty-prints it; never raises (no ``⊢`` gives an empty target).
-
-    Lines indented deeper than the entries continue the previous hypothesis or the target.
-    """
-    lines = text.replace("\r\n", "\n").strip("\n").split("\n")
-    case = None
-    if lines and lines[0].startswith("case "):
-        case, lines = lines[0][5:].strip(), lines[1:]
-    entries: list[str] = []
-    for line in lines:
-        if entries and (line[:1].isspace() or not line.strip()):
-            entries[-1] += " " + line.strip()
-        else:
-            entries.append(line.strip())
-    hypotheses, target = [], ""
-    for entry in entries:
-        if entry.startswith("⊢"):
-            target = _squash(entry[1:])
-            continue
-        names, sep, rest = entry.partition(" : ")
-        if not sep:
-            continue
-        value_free = _split_top(rest, " := ")[0]
-        hypotheses.append(Hypothesis(tuple(names.split()), _squash(value_free)))
-    return ParsedGoal(case, tuple(hypotheses), target)
-
-
-def _split_top(text: str, op: str) -> list[str]:
-    """Split at depth-0 occurrences of ``op``; a binder (∀, ∃, fun, ∑...) extends to the end."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(text):
-        char = text[i]
-        if char in _OPEN:
-            depth += 1
-        elif char in _CLOSE:
-            depth -= 1
-        elif depth == 0 and text.startswith(_BINDERS, i):
-            break
-        elif depth == 0 and text.startswith(op, i):
-            parts.append(text[start:i].strip())
-            start = i = i + len(op)
-            continue
-        i += 1
-    parts.append(text[start:].strip())
-    return parts
 
 
 def _main_connective(prop: str) -> str | None:
@@ -160,14 +63,14 @@ def _main_connective(prop: str) -> str | None:
     if prop.startswith(("∀", "∃", "¬")):
         return prop[0]
     for op in ("↔", "→", "∨", "∧"):
-        if len(_split_top(prop, f" {op} ")) > 1:
+        if len(split_top(prop, f" {op} ")) > 1:
             return op
     return None
 
 
 def _binder_names(prop: str) -> list[str]:
     """Names bound by a leading ∀/∃: ``∀ (x y : ℝ) (n : ℕ),`` or ``∃ x,`` or ``∀ n ≥ 5,`` (adds a hypothesis slot)."""
-    head = _split_top(prop[1:], ",")[0].strip()
+    head = split_top(prop[1:], ",")[0].strip()
     groups = re.findall(r"[({⦃\[]([^:()]*?)\s*:", head) if head[:1] in "({⦃[" else [head]
     names: list[str] = []
     for group in groups:
@@ -179,17 +82,9 @@ def _binder_names(prop: str) -> list[str]:
     return names
 
 
-def _fresh(base: str, taken: set[str]) -> str:
-    """``base``, else ``base₁``, ``base₂``...: a name not in ``taken`` (which it then joins)."""
-    candidates = [base] + [base + "".join(_SUBSCRIPTS[int(d)] for d in str(n)) for n in range(1, 100)]
-    name = next(c for c in candidates if c not in taken)
-    taken.add(name)
-    return name
-
-
 def _name_all(names: Sequence[str], taken: set[str]) -> list[str]:
     """Keep given names (shadowing is fine), invent fresh ``h`` names for the empty slots."""
-    return [name or _fresh("h", taken) for name in names]
+    return [name or fresh_name("h", taken) for name in names]
 
 
 @dataclass(frozen=True)
@@ -206,7 +101,7 @@ class _Shape:
     def of(cls, goal: ParsedGoal) -> "_Shape":
         target = goal.target
         connective = _main_connective(target)
-        relation = None if connective else next((r for r in _RELATIONS if len(_split_top(target, r)) > 1), None)
+        relation = None if connective else next((r for r in _RELATIONS if len(split_top(target, r)) > 1), None)
         idents = frozenset(_IDENT.findall(target)) & goal.names
         numerals = tuple(int(n) for n in _NUMERAL.findall(target))
         return cls(goal, connective, relation, idents, numerals)
@@ -279,16 +174,16 @@ def _structural(shape: _Shape) -> Iterator[tuple[str, str, bool]]:
     goal, taken = shape.goal, set(shape.goal.names)
     target = goal.target
     for name, prop in goal.facts():
-        if _squash(prop) == target:
+        if prop == target:
             yield "exact", f"exact {name}", False
     if shape.connective == "∀":
         names = _name_all(_binder_names(target), taken)
         yield "intro", "intro " + " ".join(names) if names else "intro", False
     elif shape.connective == "→":
-        premises = len(_split_top(target, " → ")) - 1
-        yield "intro", "intro " + " ".join(_fresh("h", taken) for _ in range(premises)), False
+        premises = len(split_top(target, " → ")) - 1
+        yield "intro", "intro " + " ".join(fresh_name("h", taken) for _ in range(premises)), False
     elif shape.connective == "¬":
-        yield "intro", f"intro {_fresh('h', taken)}", False
+        yield "intro", f"intro {fresh_name('h', taken)}", False
         yield "push_neg", "push_neg", False
     elif shape.connective in ("∧", "↔"):
         yield "constructor", "constructor", False
@@ -303,15 +198,15 @@ def _hypothesis_moves(goal: ParsedGoal, taken: set[str]) -> Iterator[tuple[str, 
     for name, prop in goal.facts():
         connective = _main_connective(prop)
         if connective == "∧":
-            parts = _split_top(prop, " ∧ ")
-            pattern = ", ".join(_fresh(f"{name}_{i}", taken) for i in range(1, len(parts) + 1))
+            parts = split_top(prop, " ∧ ")
+            pattern = ", ".join(fresh_name(f"{name}_{i}", taken) for i in range(1, len(parts) + 1))
             yield "rcases", f"obtain ⟨{pattern}⟩ := {name}", False
         elif connective == "∨":
             yield "rcases", f"rcases {name} with {name} | {name}", False
         elif connective == "∃":
-            names = _name_all(_binder_names(prop), taken) + [_fresh("h", taken)]
+            names = _name_all(_binder_names(prop), taken) + [fresh_name("h", taken)]
             yield "rcases", f"obtain ⟨{', '.join(names)}⟩ := {name}", False
-        elif connective is None and len(sides := _split_top(prop, " = ")) == 2:
+        elif connective is None and len(sides := split_top(prop, " = ")) == 2:
             lhs, rhs = sides
             if any(side in variables and side not in _IDENT.findall(other) for side, other in ((lhs, rhs), (rhs, lhs))):
                 yield "subst", f"subst {name}", False

@@ -10,9 +10,12 @@ import ast
 from pathlib import Path
 
 import networkx as nx
+import pytest
+
+import propsandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = [p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests"]
+PACKAGES = ("lean_env", "propsandbox", "search", "prover")
 
 
 def _module_name(path: Path) -> str:
@@ -20,25 +23,31 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _imports(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """``(module, names imported from it)`` for every import statement in ``path`` (absolute only)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, ()) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}:{node.lineno}: relative import"
+            found.append((node.module or "", tuple(alias.name for alias in node.names)))
+    return found
+
+
+def _files(*packages: str) -> dict[str, Path]:
+    return {_module_name(p): p for package in packages for p in (ROOT / package).rglob("*.py")}
+
+
 def import_graph() -> nx.DiGraph:
     """Project module -> project modules it imports (``from a import b`` points at ``a.b``
     when that is a module, else at ``a``)."""
-    files = {_module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
+    files = _files(*PACKAGES)
     graph = nx.DiGraph()
     graph.add_nodes_from(files)
     for module, path in files.items():
-        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names]
-            for target in targets:
+        for base, names in _imports(path):
+            for target in [f"{base}.{name}" if f"{base}.{name}" in files else base for name in names] or [base]:
                 while target and target not in files:
                     target = target.rpartition(".")[0]
                 if target and target != module:
@@ -51,16 +60,32 @@ def test_the_project_has_no_import_cycle():
     assert not cycles, "import cycles: " + "; ".join(" -> ".join([*c, c[0]]) for c in cycles[:5])
 
 
-def test_layers_import_only_downwards():
-    allowed = {
-        "lean_env": {"lean_env"},
-        "propsandbox": {"propsandbox", "lean_env"},
-        "search": {"search", "lean_env"},
-    }
-    for module, target in import_graph().edges:
-        top, target_top = module.split(".")[0], target.split(".")[0]
-        if top in allowed:
-            assert target_top in allowed[top], f"{module} imports {target}"
+@pytest.mark.parametrize("package, allowed", [
+    ("lean_env", {"lean_env"}),
+    ("propsandbox", {"propsandbox", "lean_env"}),
+    ("search", {"search", "lean_env"}),
+])
+def test_lower_layers_import_only_what_they_may(package, allowed):
+    bad = [(m, t) for m, t in import_graph().edges if m.split(".")[0] == package and t.split(".")[0] not in allowed]
+    assert bad == []
+
+
+def test_propsandbox_uses_only_lean_envs_public_api_and_goal_parser():
+    bad = [(m, t) for m, t in import_graph().edges
+           if m.startswith("propsandbox") and t.startswith("lean_env") and t not in ("lean_env", "lean_env.goals")]
+    assert bad == []
+
+
+@pytest.mark.parametrize("package", ["lean_env", "search", "prover", "benchmarks"])
+def test_outside_propsandbox_only_its_public_names_are_imported(package):
+    public = set(propsandbox.__all__)
+    bad = [
+        (str(path.relative_to(ROOT)), module, names)
+        for path in _files(package).values()
+        for module, names in _imports(path)
+        if module.startswith("propsandbox.") or (module == "propsandbox" and not set(names) <= public)
+    ]
+    assert bad == []
 
 
 def test_the_engine_and_the_policies_do_not_import_each_other():

@@ -41,7 +41,7 @@ def minif2f(path: Path | None, dest: Path | None) -> None:
               help="JSONL file to write (the same record format as MiniF2F, usable with 'prover bench').")
 def sandbox(split: str, out: Path) -> None:
     """Write a sandbox split (propositional theorems with reference proofs) as JSONL."""
-    from lean_env.sandbox import SANDBOX_DATA_VERSION, load_split
+    from propsandbox import SANDBOX_DATA_VERSION, load_split
 
     items = load_split(split)
     records = (

@@ -60,7 +60,7 @@ def load_dataset(
     ``on_bad_line="skip"``, are listed in ``skipped``."""
     kind, arg = parse_spec(spec)
     if kind == "sandbox":
-        from lean_env.sandbox import SANDBOX_DATA_VERSION, load_split
+        from propsandbox import SANDBOX_DATA_VERSION, load_split
 
         theorems = tuple(item.theorem for item in load_split(arg))
         return Dataset(spec, kind, theorems, {"version": SANDBOX_DATA_VERSION})

@@ -146,7 +146,7 @@ async def _replay(env: Any, generated: Any) -> ProofTrace:
 
 def sandbox_traces(split: str) -> tuple[ProofTrace, ...]:
     """Traces of a sandbox split's reference proofs, replayed through ``SandboxEnvironment``."""
-    from lean_env.sandbox import SandboxEnvironment, load_split, split_names
+    from propsandbox import SandboxEnvironment, load_split, split_names
 
     _refuse_test(split, f"sandbox split {split!r}")
     if split not in split_names():

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from lean_env import Hypothesis, parse_goal
 from lean_env.types import ProofState, Theorem
-from prover.lean_automation import AutomationConfig, AutomationProposer, Hypothesis, parse_goal
+from prover.lean_automation import AutomationConfig, AutomationProposer
 from search.proposer import Proposer, Query
 
 
@@ -46,7 +47,7 @@ def test_shared_names_and_continuation_lines(goals: dict[str, str]) -> None:
 def test_case_tags_and_let_values() -> None:
     goal = parse_goal("case succ\nn : ℕ\nm : ℕ := n + 1\nih : 0 < m\n⊢ 0 < m + 1")
     assert goal.case == "succ"
-    assert goal.hypotheses[1] == Hypothesis(("m",), "ℕ") and goal.variable_types() == {"n": "ℕ", "m": "ℕ"}
+    assert goal.hypotheses[1] == Hypothesis(("m",), "ℕ", "n + 1") and goal.variable_types() == {"n": "ℕ", "m": "ℕ"}
 
 
 def test_candidates_are_distinct_sorted_normalised_and_deterministic(goals: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import prover
-from lean_env.sandbox import SandboxEnvironment, load_split
+from propsandbox import SandboxEnvironment, load_split
 from prover import Agent, BestFirst, Budget, ProverConfig, Rollouts, Run, load_config, load_dataset, override
 from prover.baseline import BaselineProposer
 from prover.cli.main import cli

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lean_env import Theorem
-from lean_env.sandbox import SandboxEnvironment
+from propsandbox import SandboxEnvironment
 from prover.baseline import BaselineProposer
 from search.proposer import Query
 

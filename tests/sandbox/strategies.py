@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from lean_env.sandbox.syntax import FALSE, TRUE, And, Atom, Iff, Imp, Not, Or
+from propsandbox.syntax import FALSE, TRUE, And, Atom, Iff, Imp, Not, Or
 
 __all__ = ["ATOMS", "formulas"]
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
-from lean_env.sandbox import SandboxEnvironment, load_split
 from lean_env.types import ProofState, Theorem
-from prover.baseline import FALLBACK_TACTICS, BaselineProposer
-from search.proposer import Proposer, Query
-from tests.sandbox.search_helper import best_first
+from propsandbox import FALLBACK_TACTICS, SandboxEnvironment, load_split, rank_tactics, rollout
+from prover.baseline import BaselineProposer
+from search import BestFirst, Budget, Proposer, Query, SearchResult, run_search
 
 ENV = SandboxEnvironment()
 PROPOSER = BaselineProposer()
@@ -55,16 +55,38 @@ def test_goals_outside_the_fragment_get_the_fallback():
     assert texts("x : ℕ\n⊢ x + 0 = x") == list(FALLBACK_TACTICS)
 
 
+def test_heuristics_give_plain_weighted_tactics_and_rollouts():
+    goal = "p q : Prop\nh : p ∨ q\n⊢ q ∨ p"
+    ranked = rank_tactics(goal)
+    assert [t for t, _ in ranked] == texts(goal, 50) and math.isclose(sum(w for _, w in ranked), 1.0)
+    theorem = Theorem("t", "theorem t (p q : Prop) : p ∧ q → q ∧ p := by")
+    root = ENV.start_sync(theorem)
+    steps = rollout(root, range(24), temperature=0.0)
+    assert steps[0] == rank_tactics(root.goals[0])[0]  # greedy: the top-ranked tactic at each step
+    assert ENV.verify_sync(theorem, "\n".join(t for t, _ in steps)).ok
+    assert rollout(root, [], temperature=1.0) == []
+
+
+def best_first(theorems: list[Theorem], *, expansions: int) -> list[SearchResult]:
+    """The project's best-first policy (8 tactics per expansion) with the baseline, one theorem at a time."""
+
+    async def main() -> list[SearchResult]:
+        policy, budget = BestFirst(k=8), Budget(max_expansions=expansions)
+        return [await run_search(t, env=ENV, proposer=PROPOSER, policy=policy, budget=budget) for t in theorems]
+
+    return asyncio.run(main())
+
+
 def test_best_first_search_with_the_baseline_proves_and_commutes():
     theorem = Theorem("t", "theorem t (p q : Prop) : p ∧ q → q ∧ p := by")
-    path = best_first(ENV, PROPOSER, theorem, expansions=50)
-    assert path is not None and ENV.verify_sync(theorem, "\n".join(path)).ok
+    [result] = best_first([theorem], expansions=50)
+    assert result.proved and ENV.verify_sync(theorem, result.proof).ok
 
 
 def test_best_first_search_proves_most_of_the_valid_split():
-    # Measured: 73/100 within 300 expansions (about 5 s on 2 cores).
+    # Measured: 73/100 within 300 expansions (about 12 s on 2 cores; the same 73 as the hand-written search it replaced).
     split = load_split("valid")
-    proofs = [best_first(ENV, PROPOSER, g.theorem, expansions=300) for g in split]
-    proved = [(g, p) for g, p in zip(split, proofs) if p is not None]
+    results = best_first([g.theorem for g in split], expansions=300)
+    proved = [(g, r) for g, r in zip(split, results) if r.proved]
     assert len(proved) >= 65
-    assert all(ENV.verify_sync(g.theorem, "\n".join(p)).ok for g, p in proved)
+    assert all(ENV.verify_sync(g.theorem, r.proof).ok for g, r in proved)

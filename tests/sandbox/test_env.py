@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from lean_env import Environment, StatementError
-from lean_env.sandbox import SandboxEnvironment
-from lean_env.types import NewState, ProofComplete, TacticError, Theorem
+from lean_env.types import NewState, ProofComplete, ProofState, TacticError, TacticRejected, Theorem
+from propsandbox import SandboxEnvironment
+from propsandbox.kernel import parse_goal, render
 
 THEOREM = Theorem("and_comm", "theorem and_comm' (p q : Prop) : p ∧ q → q ∧ p := by")
 
@@ -59,3 +60,29 @@ def test_concurrent_steps_share_one_stateless_environment():
     assert results[0] == results[4] and results[1] == results[5]
     assert isinstance(results[2], TacticError) and isinstance(results[3], TacticError)
     assert env.step_sync(root, "intro h") == results[0]  # the root state is untouched
+
+
+def test_goal_text_without_a_handle_is_parsed_back():
+    env = SandboxEnvironment()
+    state = env.step_sync(env.start_sync(THEOREM), "intro h\nconstructor").state
+    [goal] = state.handle[:1]
+    assert parse_goal(render(goal)) == goal and goal.tag == "left"
+    assert env.step_sync(ProofState(goals=state.goals), "exact h.2") == env.step_sync(state, "exact h.2")
+
+
+@pytest.mark.parametrize(
+    "text, message, line",
+    [
+        ("p q : Prop\nh : p ∧ q", "goal text has no '⊢' line", 1),
+        ("case left\np q : Prop\nh p ∧ q\n⊢ q", "hypothesis line without ' : '", 2),
+        ("p : Prop\nh : p := x\n⊢ p", "a 'let' value (':=') is outside the fragment", 2),
+        ("p : Prop\n⊢ p ∧ r", "unknown identifier 'r'", 2),
+        ("x : ℕ\n⊢ x + 0 = x", "unknown identifier 'ℕ'", 1),
+    ],
+)
+def test_goal_text_outside_the_fragment_is_refused(text, message, line):
+    with pytest.raises(StatementError) as caught:
+        parse_goal(text)
+    assert (caught.value.message, caught.value.line) == (message, line)
+    rejected = SandboxEnvironment().step_sync(ProofState(goals=(text,)), "trivial")
+    assert isinstance(rejected, TacticRejected) and rejected.reason == "foreign-state"

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from lean_env.sandbox import (
+from lean_env.types import NewState, ProofComplete
+from propsandbox import (
     SANDBOX_DATA_VERSION,
     Difficulty,
     GeneratedTheorem,
@@ -16,9 +17,8 @@ from lean_env.sandbox import (
     load_split,
     split_names,
 )
-from lean_env.sandbox.generator import signature
-from lean_env.sandbox.syntax import TRUE, And, Imp, parse_statement
-from lean_env.types import NewState, ProofComplete
+from propsandbox.generator import signature
+from propsandbox.syntax import TRUE, And, Imp, parse_statement
 
 ENV = SandboxEnvironment()
 EASY = Difficulty(atoms=2, depth=2, min_proof_length=2)

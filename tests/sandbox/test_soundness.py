@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lean_env.sandbox import SandboxEnvironment, is_tautology
-from lean_env.sandbox.kernel import Goal
-from lean_env.sandbox.syntax import TRUE, And, Formula, Imp, pp
 from lean_env.types import NewState, ProofComplete, Theorem
+from propsandbox import SandboxEnvironment, is_tautology
+from propsandbox.kernel import Goal
+from propsandbox.syntax import TRUE, And, Formula, Imp, pp
 from tests.sandbox.strategies import ATOMS, formulas
 
 ENV = SandboxEnvironment()

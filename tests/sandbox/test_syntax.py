@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 
 from lean_env.errors import StatementError
-from lean_env.sandbox import in_fragment
-from lean_env.sandbox.syntax import (
+from propsandbox import in_fragment
+from propsandbox.syntax import (
     FALSE,
     TRUE,
     And,

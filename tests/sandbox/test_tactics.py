@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lean_env.sandbox import SandboxEnvironment
 from lean_env.types import NewState, ProofComplete, ProofState, TacticError, TacticRejected, Theorem
+from propsandbox import SandboxEnvironment
 
 ENV = SandboxEnvironment()
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from lean_env.sandbox import SandboxEnvironment, load_split
+from propsandbox import SandboxEnvironment, load_split
 from prover.baseline import BaselineProposer
 from search import Budget, Scheduler, plan_jobs, resolve_policy
 

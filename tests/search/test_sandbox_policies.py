@@ -8,7 +8,7 @@ from typing import Sequence
 
 import pytest
 
-from lean_env.sandbox import Difficulty, SandboxEnvironment, generate_theorems
+from propsandbox import Difficulty, SandboxEnvironment, generate_theorems
 from lean_env.types import NewState, ProofState, Theorem
 from search import MCTS, Beam, BestFirst, Budget, Candidate, Query, plan_jobs, Lookahead, Scheduler, goal_heuristic, resolve_policy, run_search
 from search.testing import TableProposer, structure

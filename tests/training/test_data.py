@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from lean_env.sandbox import load_split
 from lean_env.types import Theorem
+from propsandbox import load_split
 from prover.data.jsonl import DatasetError
 from prover.training import (
     TestSplitRefused,

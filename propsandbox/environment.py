@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import time
 
-from lean_env.base import EnvironmentBase
-from lean_env.errors import StatementError
-from lean_env.sandbox.kernel import Goal, OutsideFragment, TacticFailure, initial_goal, parse_goal, render, run_script
-from lean_env.sandbox.syntax import parse_statement
-from lean_env.sandbox.tactics import Forbidden
-from lean_env.types import NewState, ProofComplete, ProofState, StepResult, TacticError, TacticRejected, Theorem, Verdict
+from lean_env import (
+    EnvironmentBase,
+    NewState,
+    ProofComplete,
+    ProofState,
+    StatementError,
+    StepResult,
+    TacticError,
+    TacticRejected,
+    Theorem,
+    Verdict,
+)
+from propsandbox.kernel import Goal, OutsideFragment, TacticFailure, initial_goal, parse_goal, render, run_script
+from propsandbox.syntax import parse_statement
+from propsandbox.tactics import Forbidden
 
 __all__ = ["SandboxEnvironment", "in_fragment", "state_of"]
 

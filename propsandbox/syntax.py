@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
-from lean_env.errors import StatementError
+from lean_env import StatementError
 
 __all__ = [
     "MAX_INPUT_CHARS",

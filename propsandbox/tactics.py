@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lean_env.sandbox.syntax import (
+from propsandbox.syntax import (
     OUTSIDE,
     Formula,
     SyntaxFault,

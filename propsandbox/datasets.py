@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from lean_env.sandbox.generator import Difficulty, GeneratedTheorem, generate_theorems, signature
+from propsandbox.generator import Difficulty, GeneratedTheorem, generate_theorems, signature
 
 __all__ = ["SANDBOX_DATA_VERSION", "SPLIT_SIZES", "TIERS", "split_names", "load_split"]
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import count
 
-from lean_env.errors import StatementError
-from lean_env.sandbox.syntax import (
+from lean_env import StatementError
+from lean_env.goals import parse_goal as parse_goal_text
+from propsandbox.syntax import (
     FALSE,
     OUTSIDE,
     TRUE,
@@ -39,7 +40,7 @@ from lean_env.sandbox.syntax import (
     subformulas,
     tokenize,
 )
-from lean_env.sandbox.tactics import (
+from propsandbox.tactics import (
     Anon,
     App,
     Apply,
@@ -170,31 +171,20 @@ def render(goal: Goal) -> str:
 def parse_goal(text: str) -> Goal:
     """Rebuild a goal from Lean's rendering of it (inverse of ``render``); raises
     ``StatementError`` when the text is not a goal of the fragment."""
-    lines: list[str] = []
-    for raw in text.strip("\n").split("\n"):
-        if raw[:1].isspace() and lines:
-            lines[-1] += " " + raw.strip()
-        elif raw.strip():
-            lines.append(raw.strip())
-    tag = ""
-    if lines and lines[0].startswith("case "):
-        tag = lines.pop(0)[5:].strip()
-    if not lines or not lines[-1].startswith("⊢"):
-        raise StatementError("goal text has no '⊢' line", 1, 1)
+    parsed = parse_goal_text(text, strict=True)
     hyps: list[Hyp] = []
     props: set[str] = set()
-    for number, line in enumerate(lines[:-1], 1):
-        names, sep, ty = line.partition(" : ")
-        if not sep or not names.split():
-            raise StatementError("hypothesis line without ' : '", number, 1)
-        if ty.strip() == "Prop":
-            props.update(names.split())
-            hyps.extend(Hyp(_base(n), None, "✝" not in n, n) for n in names.split())
+    for number, hyp in enumerate(parsed.hypotheses, 1):
+        if hyp.value is not None:
+            raise StatementError("a 'let' value (':=') is outside the fragment", number, 1)
+        if hyp.type == "Prop":
+            props.update(hyp.names)
+            hyps.extend(Hyp(_base(n), None, "✝" not in n, n) for n in hyp.names)
         else:
-            f = _goal_formula(ty, props, number)
-            hyps.extend(Hyp(_base(n), f, "✝" not in n) for n in names.split())
-    target = _goal_formula(lines[-1][1:], props, len(lines))
-    return Goal(tuple(hyps), target, tag)
+            f = _goal_formula(hyp.type, props, number)
+            hyps.extend(Hyp(_base(n), f, "✝" not in n) for n in hyp.names)
+    target = _goal_formula(parsed.target, props, len(parsed.hypotheses) + 1)
+    return Goal(tuple(hyps), target, parsed.case or "")
 
 
 def _base(display: str) -> str:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Iterator
 
-from lean_env.sandbox.env import SandboxEnvironment
-from lean_env.sandbox.syntax import (
+from lean_env import Theorem
+from propsandbox.environment import SandboxEnvironment
+from propsandbox.syntax import (
     FALSE,
     TRUE,
     And,
@@ -32,7 +33,6 @@ from lean_env.sandbox.syntax import (
     pp,
     truth_table_mask,
 )
-from lean_env.types import Theorem
 
 __all__ = ["ATOM_NAMES", "Difficulty", "GeneratedTheorem", "generate_theorems", "signature"]
 
