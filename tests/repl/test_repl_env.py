@@ -317,8 +317,9 @@ def test_ctrl_c_leaves_no_repl_behind(tmp_path):
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if inherited as ignored
         import psutil
         from tests.repl.conftest import fake_config
-        from tests.repl.test_repl_env import AND
         from lean_env.repl import ReplEnvironment
+        from lean_env.types import Theorem
+        AND = Theorem(name={AND.name!r}, statement={AND.statement!r}, header={AND.header!r})
         async def main():
             async with ReplEnvironment(fake_config("--as-lake-env", workers=2)) as env:
                 root = await env.start(AND)
