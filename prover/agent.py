@@ -32,7 +32,18 @@ from prover.backends import build_environment, build_proposer, default_header, r
 from prover.config import ProverConfig
 from prover.data import Dataset
 from prover.runs import AttemptRecord, Run, RunStore, build_manifest
-from search import Budget, Policy, Proposer, Scheduler, SearchResult, plan_jobs, policy_params, resolve_policy, run_search
+from search import (
+    Budget,
+    Policy,
+    Proposer,
+    Scheduler,
+    SearchResult,
+    ValueModel,
+    plan_jobs,
+    policy_params,
+    resolve_policy,
+    run_search,
+)
 
 __all__ = ["Agent", "close"]
 
@@ -43,8 +54,10 @@ OnResult = Callable[[AttemptRecord, SearchResult], None]
 class Agent:
     """Proves theorems with one environment and one proposer.
 
-    ``config`` supplies the defaults of every call (policy, budget, seed, attempts) and the
-    scheduling of concurrent searches; ``header`` is put before statements given as text.
+    ``value`` (optional) scores states for value-guided policies, batched like the
+    proposer. ``config`` supplies the defaults of every call (policy, budget, seed,
+    attempts) and the scheduling of concurrent searches; ``header`` is put before
+    statements given as text.
     """
 
     def __init__(
@@ -52,11 +65,13 @@ class Agent:
         *,
         env: Environment,
         proposer: Proposer,
+        value: ValueModel | None = None,
         config: ProverConfig | None = None,
         header: str = "",
     ):
         self.env = env
         self.proposer = proposer
+        self.value = value
         self.config = config or ProverConfig()
         self.header = header
         self._owned: tuple[object, ...] = ()
@@ -102,6 +117,7 @@ class Agent:
             policy=self._policy(policy),
             budget=budget or self.config.budget,
             seed=self.config.run.seed if seed is None else seed,
+            value=self.value,
         )
 
     def prove(
@@ -161,6 +177,7 @@ class Agent:
         if not self._describes_resources:
             described["env"] = {"kind": getattr(self.env, "name", type(self.env).__name__)}
             described["model"] = {"proposer": getattr(self.proposer, "name", type(self.proposer).__name__)}
+        described["value"] = getattr(self.value, "name", None)
         described["policy"] = {"name": policy.name, "params": policy_params(policy)}
         described["budget"] = dataclasses.asdict(budget)
         described["run"] = {"seed": seed, "attempts": attempts}
@@ -181,7 +198,9 @@ class Agent:
         budget = budget or self.config.budget
         attempts = self.config.run.attempts if attempts is None else attempts
         seed = self.config.run.seed if seed is None else seed
-        scheduler = Scheduler(env=self.env, proposer=self.proposer, policy=policy, budget=budget, config=self.config.scheduler)
+        scheduler = Scheduler(
+            env=self.env, proposer=self.proposer, policy=policy, budget=budget, config=self.config.scheduler, value=self.value
+        )
         manifest = build_manifest(
             config=self.describe(policy, budget, attempts=attempts, seed=seed), dataset=dataset.describe(), argv=sys.argv
         )

@@ -82,7 +82,7 @@ def test_policies_lists_every_parameter_from_the_definitions():
     result = invoke("policies")
     assert result.exit_code == 0
     for line in ("best-first (tactic proposer)", "  alpha: float = 0.0", "pass-n (proof proposer)",
-                 "  per_call: int = 8", "  value: callable | None = None"):
+                 "  per_call: int = 8", "  reward: auto|value|intrinsic = auto", "  value_weight: float = 1.0"):
         assert line in result.output
 
 
