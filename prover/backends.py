@@ -100,6 +100,6 @@ def build_proposer(config: ModelConfig, env_kind: str, *, output: str = "tactic"
 
 def theorem_from_statement(statement: str, *, header: str) -> Theorem:
     """A ``Theorem`` from statement text, named as it declares itself (``anonymous`` for ``example``)."""
-    from lean_env.repl.verify import declared_name
+    from lean_env.source import declared_name
 
     return Theorem(name=declared_name(statement) or "anonymous", statement=statement.strip(), header=header)
