@@ -18,8 +18,6 @@ __all__ = ["DEFAULT_AXIOMS", "NATIVE_AXIOMS", "accepted_axioms", "print_axioms_c
 DEFAULT_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
 NATIVE_AXIOMS = ("Lean.ofReduceBool", "Lean.trustCompiler")
 
-_DEPENDS = re.compile(r"depends on axioms:\s*\[(?P<list>[^\]]*)\]", re.DOTALL)
-_NONE = "does not depend on any axioms"
 
 
 def accepted_axioms(allowed: Iterable[str], *, allow_native_decide: bool) -> tuple[str, ...]:
@@ -31,22 +29,22 @@ def print_axioms_command(name: str) -> str:
     return f"#print axioms {name}"
 
 
-def _report(text: str) -> tuple[str, ...] | None:
-    if _NONE in text:
-        return ()
-    match = _DEPENDS.search(text)
-    if match is None:
-        return None
-    return tuple(a.strip() for a in match.group("list").split(",") if a.strip())
+_REPORT = re.compile(r"depends on axioms:\s*\[(?P<list>[^\]]*)\]|(?P<none>does not depend on any axioms)", re.DOTALL)
+
+
+def _reports(text: str) -> list[tuple[str, ...]]:
+    """Every ``#print axioms`` report in ``text`` (a message, or several printed as lines)."""
+    return [() if m.group("none") else tuple(a.strip() for a in m.group("list").split(",") if a.strip())
+            for m in _REPORT.finditer(text)]
 
 
 def read_axiom_report(texts: Iterable[str], *, trusted: Iterable[bool] | None = None) -> tuple[tuple[str, ...] | None, str]:
-    """``(axioms, problem)`` from message texts: the axioms when exactly one text is a
-    ``#print axioms`` report and it is a trusted one (``trusted`` marks, per text, whether
-    it comes from the audit command itself; all are trusted when omitted)."""
+    """``(axioms, problem)`` from message texts: the axioms when exactly one report appears
+    in all of them and it is in a trusted text (``trusted`` marks, per text, whether it
+    comes from the audit command itself; all are trusted when omitted)."""
     texts = list(texts)
     marks = list(trusted) if trusted is not None else [True] * len(texts)
-    reports = [(report, mark) for text, mark in zip(texts, marks) if (report := _report(text)) is not None]
+    reports = [(report, mark) for text, mark in zip(texts, marks) for report in _reports(text)]
     if not reports:
         return None, "could not read the axioms the proof depends on"
     if len(reports) > 1 or not reports[0][1]:
