@@ -36,8 +36,10 @@ _SORRY = frozenset(("sorry", "admit"))
 class Declaration:
     """A ``theorem``/``lemma`` of a source file. ``start`` is where its command begins
     (doc comment, attributes and modifiers included) and ``end`` where the next begins;
-    ``statement`` runs from ``start`` through ``:= by`` (``:=`` for a term-mode proof,
-    whose ``proof`` is ``None``); ``line`` is the 1-based line of ``start``."""
+    ``statement`` runs from the keyword (or an ``open ... in`` before it) through
+    ``:= by`` (``:=`` for a term-mode proof, whose ``proof`` is ``None``): a doc comment,
+    attributes and modifiers only matter to later uses of the theorem, not to proving it.
+    ``line`` is the 1-based line of ``start``; ``attributed`` says whether it had ``@[...]``."""
 
     name: str
     start: int
@@ -114,12 +116,13 @@ class SourceFile:
         end = self.tokens[last].start if last < len(self.tokens) else len(self.text)
         line = self.tokens[first].line
         name = code[keyword + 1].text
+        head = code[0].start if prefix and _plain(prefix[0], _SCOPED) else code[keyword].start
         assign = _assignment(code, keyword + 2)
         by = code[assign + 1] if assign is not None and assign + 1 < len(code) else None
         if by is None or not _plain(by, frozenset(("by",))):
-            statement = self.text[start : code[assign].end] if assign is not None else self.text[start:end].rstrip()
+            statement = self.text[head : code[assign].end] if assign is not None else self.text[head:end].rstrip()
             return Declaration(name, start, end, line, statement, None, attributed)
-        return Declaration(name, start, end, line, self.text[start : by.end], self.text[by.end : end].rstrip(), attributed)
+        return Declaration(name, start, end, line, self.text[head : by.end], self.text[by.end : end].rstrip(), attributed)
 
     def find(self, name: str) -> Declaration | None:
         """The declaration named ``name`` (as written, or with ``«»`` removed), else ``None``."""
@@ -194,26 +197,17 @@ def declared_name(statement: str) -> str | None:
 
 def tactic_statement(text: str) -> str:
     """``text`` as a statement for search: it must end in ``:= by``; a trailing ``sorry``
-    (``:= by sorry``, the MiniF2F and LeanDojo form) is dropped. Anything else is a
-    ``StatementError`` in one line."""
+    (``:= by sorry`` or ``:= by`` and ``sorry`` on the next line, the MiniF2F and LeanDojo
+    forms) is dropped. Anything else is a ``StatementError`` in one line."""
     stripped = text.strip()
     try:
         code = _code(tokenize(stripped))
     except LexError as exc:
         raise StatementError(f"statement: {exc}") from None
-    assign = None
-    depth = 0
-    for k, token in enumerate(code):
-        if token.kind == "symbol" and token.text in _OPENERS:
-            depth += 1
-        elif token.kind == "symbol" and token.text in _CLOSERS:
-            depth = max(depth - 1, 0)
-        elif depth == 0 and token.text == ":=" and token.kind == "symbol":
-            assign = k
+    assign = max((k for k, t in enumerate(code) if t.kind == "symbol" and t.text == ":="), default=None)
     if assign is None or assign + 1 >= len(code) or not _plain(code[assign + 1], frozenset(("by",))):
         raise StatementError("the statement must end with ':= by' (only tactic proofs are searched)")
-    rest = code[assign + 2 :]
-    if any(not _plain(t, _SORRY) for t in rest):
+    if any(not _plain(t, _SORRY) for t in code[assign + 2 :]):
         raise StatementError("the statement has a proof after ':= by'; give the statement alone (or end it with 'sorry')")
     return stripped[: code[assign + 1].end]
 

@@ -102,7 +102,9 @@ def build_proposer(config: ModelConfig, env_kind: str, *, output: str = "tactic"
 
 
 def theorem_from_statement(statement: str, *, header: str) -> Theorem:
-    """A ``Theorem`` from statement text, named as it declares itself (``anonymous`` for ``example``)."""
-    from lean_env.source import declared_name
+    """A ``Theorem`` from statement text ending in ``:= by`` (a trailing ``sorry`` is
+    dropped), named as it declares itself (``anonymous`` for ``example``)."""
+    from lean_env.source import declared_name, tactic_statement
 
-    return Theorem(name=declared_name(statement) or "anonymous", statement=statement.strip(), header=header)
+    statement = tactic_statement(statement)
+    return Theorem(name=declared_name(statement) or "anonymous", statement=statement, header=header)
