@@ -16,6 +16,7 @@ unterminated comment or literal.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +26,14 @@ __all__ = ["Token", "LexError", "tokenize", "is_id_first", "is_id_rest"]
 _CLOSERS = set(")]}⟩⦄»\"'")
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _CHAR_ESCAPE = re.compile(r"\\(?:[\\\"'ntr]|x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\})")
-_MULTI_SYMBOLS = ("<;>", ":=", "@[", "=>", "..", "''")
+_MULTI_SYMBOL = re.compile(r"<;>|:=|@\[|=>|\.\.|''")
+# Lean's identifier characters as regex classes (the same ranges as the predicates below)
+_LETTER_LIKE = "\u03b1-\u03ba\u03bc-\u03c9\u0391-\u039f\u03a1\u03a2\u03a4-\u03a9\u03ca-\u03fb\u1f00-\u1ffe\u2100-\u214f\U0001d49c-\U0001d59f"
+_FIRST = f"A-Za-z_{_LETTER_LIKE}"
+_REST = f"{_FIRST}0-9'!?\u2080-\u2089\u2090-\u209c\u1d62-\u1d6a"
+_IDENT = re.compile(f"(?:«[^»]*»|[{_FIRST}][{_REST}]*)(?:\\.(?:«[^»]*»|[{_FIRST}][{_REST}]*))*")
+# the common tokens in one match: blanks, identifiers (not a raw string's ``r``), numbers
+_FAST = re.compile(f"(?P<space>[ \\t\\r\\n]+)|(?P<ident>(?!r#*\"){_IDENT.pattern})|(?P<number>{_NUMBER.pattern})")
 
 
 def _letter_like(code: int) -> bool:
@@ -105,7 +113,7 @@ class _Lexer:
         return LexError(message, offset, self.text)
 
     def emit(self, kind: str, start: int, end: int) -> int:
-        line = self.text.count("\n", 0, start) + 1
+        line = bisect.bisect_right(self.line_starts, start)
         column = start - self.line_starts[line - 1]
         self.tokens.append(Token(kind, self.text[start:end], start, end, line, column))
         return end
@@ -113,10 +121,12 @@ class _Lexer:
     def run(self) -> list[Token]:
         text, i, n = self.text, 0, len(self.text)
         while i < n:
+            fast = _FAST.match(text, i)
+            if fast is not None and (fast.lastgroup != "ident" or not text.startswith(".«", fast.end())):
+                i = fast.end() if fast.lastgroup == "space" else self.emit(fast.lastgroup, i, fast.end())
+                continue
             ch, two = text[i], text[i : i + 2]
-            if ch in " \t\r\n":
-                i += 1
-            elif two in ("--", "/-"):
+            if two in ("--", "/-"):
                 self.check_comment_start(i)
                 i = self.emit("comment", i, self.line_end(i) if two == "--" else self.block_end(i))
             elif ch == '"':
@@ -125,8 +135,6 @@ class _Lexer:
                 i = self.emit("char", i, self.char_end(i))
             elif ch == "r" and re.match(r'r#*"', text[i : i + 260]):
                 i = self.emit("string", i, self.raw_string_end(i))
-            elif "0" <= ch <= "9":
-                i = self.emit("number", i, _NUMBER.match(text, i).end())
             elif ch == "`" and (text[i + 1 : i + 2] == "«" or is_id_first(text[i + 1 : i + 2] or " ")):
                 i = self.emit("name", i, self.ident_end(i + 1))
             elif ch == "«" or is_id_first(ch):
@@ -134,8 +142,8 @@ class _Lexer:
             elif ch == "#" and i + 1 < n and is_id_first(text[i + 1]):
                 i = self.emit("hash", i, self.ident_end(i + 1))
             else:
-                width = next((len(s) for s in _MULTI_SYMBOLS if text.startswith(s, i)), 1)
-                i = self.emit("symbol", i, i + width)
+                multi = _MULTI_SYMBOL.match(text, i)
+                i = self.emit("symbol", i, multi.end() if multi else i + 1)
         return self.tokens
 
     def at_token_start(self, i: int) -> bool:
@@ -207,21 +215,13 @@ class _Lexer:
 
     def ident_end(self, i: int) -> int:
         """Past the (possibly dotted, possibly ``«»``-escaped) identifier starting at ``i``."""
-        text, n = self.text, len(self.text)
-        while True:
-            if text[i : i + 1] == "«":
-                close = text.find("»", i + 1)
-                if close < 0:
-                    raise self.error("unterminated «name»", i)
-                i = close + 1
-            else:
-                i += 1
-                while i < n and is_id_rest(text[i]):
-                    i += 1
-            if i + 1 < n and text[i] == "." and (text[i + 1] == "«" or is_id_first(text[i + 1])):
-                i += 1
-                continue
-            return i
+        match = _IDENT.match(self.text, i)
+        if match is None:  # only an unterminated «
+            raise self.error("unterminated «name»", i)
+        end = match.end()
+        if self.text[end : end + 2] == ".«":  # a dotted part that never closes
+            raise self.error("unterminated «name»", end + 1)
+        return end
 
 
 def tokenize(text: str) -> list[Token]:

@@ -15,6 +15,7 @@ A *command* starts at a token in column 0 that is a command keyword (``theorem``
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -39,7 +40,8 @@ class Declaration:
     ``statement`` runs from the keyword (or an ``open ... in`` before it) through
     ``:= by`` (``:=`` for a term-mode proof, whose ``proof`` is ``None``): a doc comment,
     attributes and modifiers only matter to later uses of the theorem, not to proving it.
-    ``line`` is the 1-based line of ``start``; ``attributed`` says whether it had ``@[...]``."""
+    ``line`` is the 1-based line of ``start`` and ``statement_line`` that of the statement;
+    ``attributed`` says whether it had ``@[...]``."""
 
     name: str
     start: int
@@ -48,6 +50,7 @@ class Declaration:
     statement: str
     proof: str | None
     attributed: bool = False
+    statement_line: int = 0
 
     @property
     def tactic(self) -> bool:
@@ -76,6 +79,8 @@ class SourceFile:
             raise StatementError(str(exc)) from None
         self.starts = self._command_starts()
         self.declarations = tuple(d for d in map(self._declaration, range(len(self.starts))) if d is not None)
+        self._names: dict[int, set[str]] = {}
+        self._offsets = [t.start for t in self.tokens]
 
     def _command_starts(self) -> list[int]:
         """Token indices where commands begin: a doc comment directly above belongs to
@@ -116,13 +121,24 @@ class SourceFile:
         end = self.tokens[last].start if last < len(self.tokens) else len(self.text)
         line = self.tokens[first].line
         name = code[keyword + 1].text
-        head = code[0].start if prefix and _plain(prefix[0], _SCOPED) else code[keyword].start
+        head = code[0] if prefix and _plain(prefix[0], _SCOPED) else code[keyword]
         assign = _assignment(code, keyword + 2)
         by = code[assign + 1] if assign is not None and assign + 1 < len(code) else None
         if by is None or not _plain(by, frozenset(("by",))):
-            statement = self.text[head : code[assign].end] if assign is not None else self.text[head:end].rstrip()
-            return Declaration(name, start, end, line, statement, None, attributed)
-        return Declaration(name, start, end, line, self.text[head : by.end], self.text[by.end : end].rstrip(), attributed)
+            statement = self.text[head.start : code[assign].end] if assign is not None else self.text[head.start : end].rstrip()
+            return Declaration(name, start, end, line, statement, None, attributed, head.line)
+        proof = self.text[by.end : end].rstrip()
+        return Declaration(name, start, end, line, self.text[head.start : by.end], proof, attributed, head.line)
+
+    def _identifiers(self, decl: Declaration) -> set[str]:
+        """Every identifier ``decl`` mentions, written and by its last component (cached)."""
+        names = self._names.get(decl.start)
+        if names is None:
+            first = bisect.bisect_left(self._offsets, decl.start)
+            last = bisect.bisect_left(self._offsets, decl.end)
+            tokens = (t for t in self.tokens[first:last] if t.kind == "ident")
+            names = self._names[decl.start] = {form for t in tokens for form in (t.text, t.last, ".".join(t.parts))}
+        return names
 
     def find(self, name: str) -> Declaration | None:
         """The declaration named ``name`` (as written, or with ``«»`` removed), else ``None``."""
@@ -134,33 +150,27 @@ class SourceFile:
     def header(self, decl: Declaration, *, minimal: bool = False) -> str:
         """The text before ``decl``: its imports and context. With ``minimal``, earlier
         theorems that ``decl`` neither names (directly or through the ones it keeps) nor
-        marks with an attribute are left out, so one broken proof does not take every
-        later theorem of the file down with it."""
+        marks with an attribute are blanked out (their lines kept empty, so positions stay
+        those of the file), so one broken proof does not take every later theorem of the
+        file down with it."""
         if not minimal:
             return self.text[: decl.start]
         earlier = [d for d in self.declarations if d.start < decl.start]
-        wanted = set(_identifiers(self.text[decl.start : decl.end]))
+        wanted = set(self._identifiers(decl))
         dropped = []
         for d in reversed(earlier):
             if d.attributed or d.name in wanted:
-                wanted |= set(_identifiers(self.text[d.start : d.end]))
+                wanted |= self._identifiers(d)
             else:
                 dropped.insert(0, d)
         pieces, cursor = [], 0
         for d in dropped:
-            pieces.append(self.text[cursor : d.start])
+            pieces.append(self.text[cursor : d.start] + "\n" * self.text.count("\n", d.start, d.end))
             cursor = d.end
         pieces.append(self.text[cursor : decl.start])
         return "".join(pieces)
 
 
-def _identifiers(text: str) -> list[str]:
-    """Every identifier of ``text`` in its written form and by its last component."""
-    out: list[str] = []
-    for token in tokenize(text):
-        if token.kind == "ident":
-            out += [token.text, token.last, ".".join(token.parts)]
-    return out
 
 
 def _assignment(code: Sequence[Token], begin: int) -> int | None:

@@ -70,6 +70,7 @@ def test_every_declaration_with_modifiers_and_term_mode_ones_skipped_correctly()
     assert found["unused"].statement.endswith('(s : String := ":= by") : 1 = 1 := by')
     assert found["unused"].proof.strip().endswith("rfl\n-- a trailing comment")
     assert found["main"].statement.startswith("open Real in\ntheorem main (y : ℕ)")
+    assert (found["main"].line, found["main"].statement_line, found["helper"].statement_line) == (21, 21, 7)
     assert found["main"].statement.endswith(": y = y := by") and found["main"].proof.strip() == "rfl"  # stops at #print
     assert found["eqns"].proof is None
     assert source.find("fake") is None  # a theorem inside a doc comment is no theorem
@@ -85,6 +86,7 @@ def test_minimal_header_keeps_what_a_theorem_uses_and_anything_with_attributes()
     main = source.header(source.find("main"), minimal=True)
     assert "lemma helper" in main  # @[simp]: simp may use it without naming it
     assert "theorem uses" not in main and "nonrec theorem unused" not in main
+    assert main.count("\n") == FILE[: source.find("main").start].count("\n")  # lines kept: positions stay the file's
 
 
 def test_declared_name_and_imports():
