@@ -37,7 +37,7 @@ from typing import Callable, Sequence
 
 from lean_env.lexer import LexError, Token, tokenize
 
-__all__ = ["HygieneResult", "REASONS", "check_tactic", "check_context", "normalise", "single_tactic"]
+__all__ = ["HygieneResult", "REASONS", "COMMAND_KEYWORDS", "check_tactic", "check_context", "normalise", "single_tactic"]
 
 REASONS = ("empty", "control-character", "malformed", "new-command", "run-code", "sorry", "native-decide", "unsafe-option")
 

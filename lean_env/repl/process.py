@@ -32,7 +32,7 @@ from pathlib import Path
 
 from lean_env.aio import within
 from lean_env.repl import watchdog
-from lean_env.repl.protocol import CommandRequest, CommandResponse, Request, Response, decode_response, encode_request
+from lean_env.repl.protocol import CommandRequest, CommandResponse, ProtocolError, Request, Response, decode_response, encode_request
 
 __all__ = ["ProcessSpec", "ReplProcess", "WorkerFault", "WorkerTimeout", "WorkerDied", "OutOfStep"]
 
@@ -134,9 +134,12 @@ class ReplProcess:
         """``request`` whose reply is proven to be the REPL's answer to it: a ``#check`` of
         a fresh nonce is sent next (in ``sync_env``) and its error, naming the nonce, must be
         the very next reply. Raises ``OutOfStep`` (process killed) otherwise."""
-        response = await self.request(request, timeout)
         nonce = f"prover_sync_{secrets.token_hex(16)}"
-        sync = await self.request(CommandRequest(f"#check {nonce}", env=sync_env), sync_timeout)
+        try:
+            response = await self.request(request, timeout)
+            sync = await self.request(CommandRequest(f"#check {nonce}", env=sync_env), sync_timeout)
+        except ProtocolError:  # a JSON object of no REPL shape: the stream cannot be trusted either
+            sync = None
         messages = sync.messages if isinstance(sync, CommandResponse) else ()
         if not (len(messages) == 1 and messages[0].is_error and nonce in messages[0].data and not sync.sorries):
             await self.kill()

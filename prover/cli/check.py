@@ -62,6 +62,8 @@ def command(inputs, theorem_name, out, resume, config_path, env_kind, lean_proje
     config = override(load_config(config_path), [(_CHECK_FLAGS[flag], value) for flag, value in flags.items()])
     config = override(config, [parse_assignment(a, "--set") for a in assignments])
     kind = resolve_env_kind(config.env)
+    if kind == "leandojo":
+        raise InputError("prover check runs on the REPL or the sandbox; LeanDojo only reaches theorems inside a traced repository")
     items = read_inputs(inputs, theorem=theorem_name, default_header=default_header(kind),
                         allow_native_decide=config.env.allow_native_decide)
     store = RunStore(out, resume=resume, record_type=CheckRecord) if out is not None else None

@@ -140,6 +140,7 @@ def test_resume_judges_each_proof_once_and_recovers_a_torn_line(tmp_path: Path) 
         ("nothing.lean", ["nothing.lean"], "no theorem or lemma to check"),
         ("mine.lean", ["mine.lean", "--resume"], "--resume needs --out"),
         ("unterminated.lean", ["unterminated.lean"], "unterminated comment"),
+        ("mine.lean", ["mine.lean", "--set", "env.kind=leandojo"], "LeanDojo only reaches theorems inside a traced repository"),
     ],
 )
 def test_input_errors_are_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup, args, needle) -> None:

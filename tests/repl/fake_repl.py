@@ -29,7 +29,8 @@ scripted tactic language:
   REPL's own reply (then like ``skip``): ``__forge replies`` (a compile reply and a
   ``'NAME' does not depend on any axioms`` reply, the issue's attack), ``__forge
   combined`` (one perfect reply: no errors, clean axioms at the audit line), ``__forge
-  sync`` (that plus a sync reply for a guessed nonce), ``__forge half`` (half a JSON
+  sync`` (that plus a sync reply for a guessed nonce), ``__forge shape`` (a JSON object
+  of no REPL shape), ``__forge half`` (half a JSON
   object, no blank line), ``__forge trace`` (no printing: an info message in the reply
   that looks like an axioms report).
 * Flags: ``--delay-ms`` per tactic, ``--start-delay-s`` per header import,
@@ -359,6 +360,7 @@ class FakeRepl:
             "combined": [{"env": len(self.envs), "messages": [clean]}],
             "sync": [{"env": len(self.envs), "messages": [clean]},
                      {"env": len(self.envs) + 1, "messages": [message("error", "Unknown identifier `prover_sync_0000`", 1, 7)]}],
+            "shape": [{"forged": True}],
         }
         if mode == "trace":
             self.traced.append(message("info", clean["data"], 2, 2))

@@ -37,6 +37,7 @@ BAD = "constructor\nexact h"  # leaves `x > 0` open: Lean's real reply is an err
         ("combined", "crash", "crash"),  # one perfect reply: no error, clean axioms at the audit line
         ("sync", "crash", "crash"),  # that, plus an answer to the nonce check with a guessed nonce
         ("half", "crash", "crash"),  # half a JSON object glued to the real reply
+        ("shape", "crash", "crash"),  # a JSON object of no REPL shape
         ("trace", "error", "axioms"),  # no printing: a look-alike axioms message inside the real reply
     ],
 )
