@@ -4,7 +4,8 @@ Every proof is judged as a search's proof is (``Environment.verify``: the tactic
 then Lean with the axiom audit, read in step), through the worker pool with each header
 imported once. One JSON verdict per proof is printed as it comes (and appended to
 ``OUT/results.jsonl`` with ``--out``, resumable with ``--resume``); a summary line goes
-to stderr. Exit codes: 0 every proof checked is ok, 1 some failed, 2 input error.
+to stderr. Exit codes: 0 every proof checked is ok, 1 some failed, 2 input error, 130
+interrupted (every verdict already printed is kept).
 """
 
 from __future__ import annotations
@@ -88,16 +89,17 @@ def command(inputs, theorem_name, out, resume, config_path, env_kind, lean_proje
                 click.echo(record.to_json())
                 counts[record.status] += 1
 
-    def summary() -> None:
+    def summary(then: str = "") -> None:
         where = f"; verdicts in {store.results_path}" if store is not None else ""
         click.echo(f"checked {sum(counts.values())} of {len(items)} proofs with {env.name}: {counts['ok']} ok, "
-                   f"{counts['failed']} failed, {counts['skipped']} skipped{where}", err=True)
+                   f"{counts['failed']} failed, {counts['skipped']} skipped{where}{then}", err=True)
 
     try:
         runtime.run(main())
     except KeyboardInterrupt:
-        summary()  # every verdict printed so far is already on disk
-        raise
+        summary("; continue with --resume" if store is not None else "")  # every verdict so far is on disk
+        click.echo("interrupted", err=True)
+        sys.exit(130)
     finally:
         if store is not None:
             store.close()

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import stat
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -214,3 +217,30 @@ def test_real_model_outputs_are_read_in_every_shape() -> None:
     assert seed["imo_2006_p3"].theorem.name == "imo_2006_p6"  # stored under its canonical name: the last theorem is taken
     assert all(i.theorem.name == name for name, i in seed.items() if name != "imo_2006_p3")
     assert seed["aime_1991_p6"].theorem.header.count("\nlemma round") == 4  # the helper lemmas its proof uses
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX shell")
+def test_ctrl_c_keeps_every_verdict_and_resume_finishes_with_a_timeout_verdict(tmp_path: Path, stand_in_lean: Path) -> None:
+    statement = "theorem t_and (x : Nat) (h : x = 1) : x = 1 ∧ x > 0 := by"
+    proofs = ["constructor\nexact h\nnorm_num", "constructor\nexact h", "__sleep 30"]
+    jsonl = tmp_path / "outputs.jsonl"
+    jsonl.write_text("".join(json.dumps({"name": "t_and", "formal_statement": statement, "proof": p}) + "\n" for p in proofs))
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "prover.cli", "check", str(jsonl), "--env", "repl", "--lean-project", str(stand_in_lean),
+            "--out", str(out), "--set", "env.limits.verify_timeout_s=3"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE.parents[1])
+    first = process.stdout.readline()
+    assert json.loads(first)["name"] == "t_and"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "continue with --resume" in stderr and "Traceback" not in stderr, stderr
+    kept = (out / RESULTS_FILE).read_text().splitlines()
+    assert 1 <= len(kept) <= 3 and first.strip() in kept
+    started = time.monotonic()
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=120, cwd=HERE.parents[1])
+    assert resumed.returncode == 1, resumed.stderr
+    records = [json.loads(line) for line in (out / RESULTS_FILE).read_text().splitlines()]
+    assert sorted(r["index"] for r in records) == [0, 1, 2]  # each proof judged exactly once
+    by_index = {r["index"]: r for r in records}
+    assert (by_index[0]["status"], by_index[1]["failure"], by_index[2]["failure"]) == ("ok", "error", "timeout")
+    assert time.monotonic() - started < 60  # bounded by the verify timeout, not the 30 s tactic
