@@ -56,16 +56,19 @@ def build_environment(config: EnvConfig, kind: str) -> Environment:
         if project is None:
             raise BackendUnavailable("no Lean project configured: run 'prover setup' or pass --lean-project PATH")
         project.validate()
-        return ReplEnvironment(ReplConfig(command=project.repl_command(), cwd=project.root, limits=config.limits))
+        return ReplEnvironment(ReplConfig(command=project.repl_command(), cwd=project.root, limits=config.limits,
+                                          allow_native_decide=config.allow_native_decide))
     if kind == "leandojo":
         from lean_env.leandojo import LeanDojoConfig, LeanDojoEnvironment
 
         if not (config.leandojo_repo and config.leandojo_commit):
             raise BackendUnavailable(
-                "--env leandojo needs the traced repository: set leandojo_repo and leandojo_commit in [env] of --config"
+                "--env leandojo needs the traced repository: pass --leandojo-repo URL and --leandojo-commit SHA "
+                "(config keys env.leandojo_repo, env.leandojo_commit)"
             )
         return LeanDojoEnvironment(
-            LeanDojoConfig(repo_url=config.leandojo_repo, commit=config.leandojo_commit, limits=config.limits)
+            LeanDojoConfig(repo_url=config.leandojo_repo, commit=config.leandojo_commit, limits=config.limits,
+                           allow_native_decide=config.allow_native_decide)
         )
     raise BackendUnavailable(f"unknown environment kind {kind!r}; expected sandbox, repl, leandojo or auto")
 
@@ -99,7 +102,9 @@ def build_proposer(config: ModelConfig, env_kind: str, *, output: str = "tactic"
 
 
 def theorem_from_statement(statement: str, *, header: str) -> Theorem:
-    """A ``Theorem`` from statement text, named as it declares itself (``anonymous`` for ``example``)."""
-    from lean_env.repl.verify import declared_name
+    """A ``Theorem`` from statement text ending in ``:= by`` (a trailing ``sorry`` is
+    dropped), named as it declares itself (``anonymous`` for ``example``)."""
+    from lean_env.source import declared_name, tactic_statement
 
-    return Theorem(name=declared_name(statement) or "anonymous", statement=statement.strip(), header=header)
+    statement = tactic_statement(statement)
+    return Theorem(name=declared_name(statement) or "anonymous", statement=statement, header=header)

@@ -77,6 +77,7 @@ class EnvConfig:
     lean_project: str | None = param(None, "Lean project with Mathlib and the REPL (default: 'prover setup' or PROVER_LEAN_PROJECT)")
     leandojo_repo: str | None = param(None, "traced repository URL for --env leandojo")
     leandojo_commit: str | None = param(None, "commit of leandojo_repo")
+    allow_native_decide: bool = param(False, "let native_decide/bv_decide through, with the axioms they use")
     limits: EnvLimits = EnvLimits()
 
     def __post_init__(self) -> None:

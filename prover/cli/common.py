@@ -89,6 +89,8 @@ def parse_assignment(text: str, option: str) -> tuple[str, Any]:
 SEARCH_FLAGS: dict[str, str] = {
     "env_kind": "env.kind",
     "lean_project": "env.lean_project",
+    "leandojo_repo": "env.leandojo_repo",
+    "leandojo_commit": "env.leandojo_commit",
     "workers": "env.limits.workers",
     "proposer": "model.proposer",
     "model_path": "model.path",
@@ -120,6 +122,8 @@ def search_options(func: Callable) -> Callable:
                      help="Proof checker: the built-in sandbox, the Lean REPL, LeanDojo, or auto [default: auto]."),
         click.option("--lean-project", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Lean project with Mathlib and the REPL (default: from 'prover setup' or PROVER_LEAN_PROJECT)."),
+        click.option("--leandojo-repo", type=str, default=None, help="Traced repository URL for --env leandojo."),
+        click.option("--leandojo-commit", type=str, default=None, help="Commit of --leandojo-repo."),
         click.option("--workers", type=int, default=None, help="Lean REPL worker processes."),
         click.option("--proposer", type=click.Choice(["auto", "baseline", "automation", "model"]), default=None,
                      help="Where tactics come from [default: auto; 'model' when --model is given]."),
