@@ -64,8 +64,8 @@ def test_not_proved_exits_1_with_partial_state():
     (["prove", DEMO, "--model", "/no/such/model"], "/no/such/model"),
     (["prove", "theorem t (x : Nat) : x = x := by", "--env", "auto"], "prover setup"),
     (["prove", "--minif2f", "no_such_theorem", "--minif2f-path", "../shared/datasets/minif2f/minif2f_lean4.jsonl"], "unknown MiniF2F"),
-    (["bench", "--dataset", "nope", "--out", "/tmp/x"], "unknown dataset 'nope': use sandbox:train|valid|test"),
-    (["bench", "--dataset", "sandbox:dev", "--out", "/tmp/x"], "unknown sandbox split 'dev'"),
+    (["bench", "--dataset", "nope", "--out", "/nonexistent/prover-test-run"], "unknown dataset 'nope': use sandbox:train|valid|test"),
+    (["bench", "--dataset", "sandbox:dev", "--out", "/nonexistent/prover-test-run"], "unknown sandbox split 'dev'"),
     (["prove", DEMO, "--env", "leandojo"], "leandojo_repo"),
     (["policies", "dfs"], "unknown search policy 'dfs'"),
 ])
