@@ -103,7 +103,7 @@ def main() -> None:
               f"of {len(queries)}; median of {args.repeats} calls per batch size")
         results = {}
         for backend in args.backend.split(","):
-            engine = {"engine_args": {"max_model_len": 1024, "seed": 0}} if backend == "vllm" else {}
+            engine = {"engine_args": {"seed": 0}} if backend == "vllm" else {}
             proposer = load_proposer(directory, backend=backend, device=args.device, dtype=args.dtype, settings=settings, **engine)
             threads = "vLLM's own threads" if backend == "vllm" else f"torch threads {torch.get_num_threads()}"
             print(f"{backend} ({threads}):", flush=True)
