@@ -93,11 +93,19 @@ def build_proposer(config: ModelConfig, env_kind: str, *, output: str = "tactic"
     if kind == "model":
         if not config.path:
             raise BackendUnavailable("proposer 'model' needs a model path (--model PATH)")
-        from prover.models import GenerationSettings, load_proposer
+        from prover.models import load_proposer
 
-        temperature = 1.0 if config.temperature is None else config.temperature
-        settings = GenerationSettings(temperature=temperature, max_new_tokens=config.max_new_tokens)
-        return load_proposer(config.path, format=config.format, device=config.device, settings=settings)
+        decoding = ("temperature", "top_p", "max_new_tokens", "stop", "beam_search")
+        return load_proposer(
+            config.path,
+            format=config.format,
+            backend=config.backend,
+            device=config.device,
+            dtype=config.dtype,
+            trust_remote_code=config.trust_remote_code,
+            settings={name: getattr(config, name) for name in decoding},
+            engine_args=config.engine_args,
+        )
     raise BackendUnavailable(f"unknown proposer {kind!r}; expected auto, baseline, automation or model")
 
 

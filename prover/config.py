@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ _C = TypeVar("_C")
 
 EnvKind = Literal["sandbox", "repl", "leandojo", "auto"]
 ProposerSource = Literal["auto", "baseline", "automation", "model"]
+GenerationBackend = Literal["transformers", "vllm"]
+WeightsDtype = Literal["auto", "bfloat16", "float16", "float32"]
+_DEVICE = re.compile(r"cpu|mps|cuda(:\d+)?")
 
 DEFAULT_BUDGET = Budget(max_expansions=200, max_seconds=300.0)
 """The budget of a search when none is given (CLI, config and Python API alike)."""
@@ -87,17 +91,34 @@ class EnvConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     """Where proposals come from: ``auto`` picks the model-free ``baseline`` on the sandbox
-    and ``automation`` on real Lean goals; ``model`` loads ``path`` with prompt ``format``."""
+    and ``automation`` on real Lean goals; ``model`` loads ``path`` with prompt ``format``
+    on ``backend``. Decoding fields left ``None`` take the format's defaults (its authors'
+    settings); ``engine_args`` go to ``vllm.LLM`` (e.g. ``tensor_parallel_size``)."""
 
     proposer: ProposerSource = param("auto", "auto, baseline, automation or model")
     path: str | None = param(None, "model directory (or hub id on a connected machine)")
     format: str | None = param(None, "prompt format (default: recorded with the model)")
-    device: str = param("cpu", "model device, e.g. cpu or cuda")
-    temperature: float | None = param(None, "sampling temperature (None: 1.0 for models, 0 = top-k for the baseline)", min=0)
-    max_new_tokens: int = param(128, "generated tokens per candidate at most", min=1)
+    backend: GenerationBackend = param("transformers", "generation backend: transformers, or vllm (the vllm extra)")
+    device: str = param("cpu", "model device: cpu, cuda, cuda:N or mps")
+    dtype: WeightsDtype = param("auto", "weights dtype: auto (the checkpoint's), bfloat16, float16 or float32")
+    trust_remote_code: bool = param(False, "run model code shipped with the model (InternLM2.5-StepProver needs it)")
+    temperature: float | None = param(None, "sampling temperature (None: the format's; 0 = greedy, top-k for the baseline)", min=0)
+    top_p: float | None = param(None, "nucleus sampling mass in (0, 1] (None: the format's)", min=0)
+    max_new_tokens: int | None = param(None, "generated tokens per candidate at most (None: the format's)", min=1)
+    stop: tuple[str, ...] | None = param(None, "strings that end a generation (None: the format's)")
+    beam_search: bool | None = param(None, "beam search instead of sampling (None: the format's)")
+    engine_args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _checked(self)
+        if not _DEVICE.fullmatch(self.device):
+            raise ConfigError(f"model.device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ConfigError(f"model.top_p must be in (0, 1], got {self.top_p!r}")
+
+    def __hash__(self) -> int:
+        values = tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "engine_args")
+        return hash((values, json.dumps(dict(self.engine_args), sort_keys=True, default=str)))
 
 
 @dataclass(frozen=True)
@@ -190,11 +211,16 @@ def apply_mapping(config: _C, data: Mapping[str, Any], where: str = "") -> _C:
             raise ConfigError(f"{path} {problem}, got {value!r}")
         if isinstance(current, Mapping) and isinstance(value, Mapping):
             value = {**current, **value}
-        changes[key] = tuple(value) if isinstance(value, list) and typing.get_origin(hints[key]) is tuple else value
+        changes[key] = tuple(value) if isinstance(value, list) and _tuple_typed(hints[key]) else value
     try:
         return dataclasses.replace(config, **changes)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[{where}]: {exc}" if where else str(exc)) from None
+
+
+def _tuple_typed(tp: Any) -> bool:
+    """Whether annotation ``tp`` is a tuple, or an optional tuple (lists read from text become tuples)."""
+    return any(typing.get_origin(arm) is tuple for arm in (tp, *typing.get_args(tp)))
 
 
 def override(config: _C, assignments: Iterable[tuple[str, Any]]) -> _C:
