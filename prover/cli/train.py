@@ -27,7 +27,7 @@ TRAIN_FLAGS: dict[str, str] = {
 @click.option("--preset", help="Start from a named preset (sandbox-small).")
 @click.option("--model", "model_path", help="Hub id or directory to fine-tune (default: a from-scratch model).")
 @click.option("--size", help="Shape of a from-scratch model (tiny, small, 100m).")
-@click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-whole-proof).")
+@click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-prover-v1.5, ...).")
 @click.option("--data", "source", help="sandbox:<split> (the dataset syntax of bench), a LeanDojo .json or a whole-proof .jsonl file.")
 @click.option("--loss", type=click.Choice(_LOSSES), help="Training loss.")
 @click.option("--n", "n", type=float, help="Training pass@N' of the DCO loss (separate from test-time N).")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from lean_env.repl.verify import declared_name
+from lean_env.source import declared_name
 from lean_env.types import Theorem
 
 __all__ = ["extract_proof", "code_blocks"]
