@@ -24,7 +24,7 @@ import dataclasses
 import sys
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 
 from lean_env import Environment, Theorem
 from prover import runtime
@@ -37,6 +37,7 @@ from search import (
     Policy,
     Proposer,
     Scheduler,
+    SearchJob,
     SearchResult,
     ValueModel,
     plan_jobs,
@@ -49,6 +50,9 @@ __all__ = ["Agent", "close"]
 
 OnResult = Callable[[AttemptRecord, SearchResult], None]
 """Called with each finished search of a run, in completion order (on the library's loop)."""
+
+Searches = Callable[[Iterable[SearchJob]], AsyncIterator[tuple[SearchJob, SearchResult]]]
+"""Runs a batch of search jobs, yielding each ``(job, result)`` as it finishes."""
 
 
 class Agent:
@@ -183,6 +187,13 @@ class Agent:
         described["run"] = {"seed": seed, "attempts": attempts}
         return described
 
+    def searches(self, policy: Policy, budget: Budget) -> Searches:
+        """Where a run's searches happen: here, concurrently through the batching
+        ``Scheduler`` (``prover.distributed.RayAgent`` spreads them over a cluster)."""
+        return Scheduler(
+            env=self.env, proposer=self.proposer, policy=policy, budget=budget, config=self.config.scheduler, value=self.value
+        ).stream
+
     async def _run(
         self,
         dataset: Dataset,
@@ -198,9 +209,7 @@ class Agent:
         budget = budget or self.config.budget
         attempts = self.config.run.attempts if attempts is None else attempts
         seed = self.config.run.seed if seed is None else seed
-        scheduler = Scheduler(
-            env=self.env, proposer=self.proposer, policy=policy, budget=budget, config=self.config.scheduler, value=self.value
-        )
+        searches = self.searches(policy, budget)
         manifest = build_manifest(
             config=self.describe(policy, budget, attempts=attempts, seed=seed), dataset=dataset.describe(), argv=sys.argv
         )
@@ -213,7 +222,7 @@ class Agent:
         finished = {record.key for record in records}
         jobs = [j for j in plan_jobs(dataset.theorems, attempts=attempts, seed=seed) if (j.theorem.name, j.attempt) not in finished]
         try:
-            async with aclosing(scheduler.stream(jobs)) as stream:
+            async with aclosing(searches(jobs)) as stream:
                 async for job, result in stream:
                     record = AttemptRecord.from_result(job, result, category=dataset.category(job.theorem))
                     if store is not None:
