@@ -13,6 +13,7 @@ A search config has one table per concern, each optional::
     [budget]      max_expansions = 600; max_seconds = 600
     [run]         seed = 0; attempts = 1
     [scheduler]   max_concurrent = 32; max_batch = 64
+    [ray]         enabled = true; address = "auto"; workers = 8   (prover.distributed)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "ModelConfig",
     "PolicyConfig",
     "RunConfig",
+    "RayConfig",
     "ProverConfig",
     "read_config_mapping",
     "apply_mapping",
@@ -150,6 +152,42 @@ class RunConfig:
         _checked(self)
 
 
+def _resources(help: str) -> Any:
+    return field(default_factory=dict, metadata={"help": help, "min": None})
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """Spreading a run over a Ray cluster (``prover bench --ray``, ``prover.distributed``):
+    where the cluster is, and the actors to start with the resources each asks for."""
+
+    enabled: bool = param(False, "run searches on a Ray cluster (--ray)")
+    address: str | None = param(None, "'local' starts Ray here; 'auto', HOST:PORT or ray://HOST:PORT joins a cluster; "
+                                      "None: RAY_ADDRESS, else the cluster started on this machine, else a new local one")
+    model_actors: int | None = param(None, "model actors, each holding the proposer and batching the queries of its workers "
+                                           "(None: one per GPU for a GPU model, else 1; 0: every worker holds its own proposer)", min=0)
+    model_gpus: float | None = param(None, "GPUs per model actor (None: 1 when model.device is cuda, else 0)", min=0)
+    model_cpus: float = param(1.0, "CPUs per model actor", min=0)
+    model_resources: Mapping[str, float] = _resources("custom Ray resources per model actor, e.g. { a100 = 1 }")
+    workers: int | None = param(None, "search workers, each holding one environment (None: as many as the cluster's resources hold)", min=1)
+    worker_cpus: float | None = param(None, "CPUs per search worker (None: env.limits.workers for Lean, 1 for the sandbox)", min=0)
+    worker_resources: Mapping[str, float] = _resources("custom Ray resources per search worker, e.g. { lean = 1 }")
+    max_restarts: int = param(3, "times Ray restarts an actor whose process died (its searches in flight are retried)", min=0)
+    start_timeout_s: float = param(600.0, "longest wait for every actor to be placed and started (model loading included)", min=0)
+    call_timeout_s: float = param(600.0, "longest one model call may take before the worker counts its model actor as lost", min=0)
+
+    def __post_init__(self) -> None:
+        _checked(self)
+        for name in ("model_resources", "worker_resources"):
+            for resource, amount in getattr(self, name).items():
+                problem = type_problem(amount, float, 0)
+                if problem is not None:
+                    raise ConfigError(f"{name}.{resource} {problem}, got {amount!r}")
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(dataclasses.asdict(self), sort_keys=True))
+
+
 @dataclass(frozen=True)
 class ProverConfig:
     """Everything needed to build an agent and run it; recorded in each run's manifest."""
@@ -160,6 +198,7 @@ class ProverConfig:
     budget: Budget = DEFAULT_BUDGET
     run: RunConfig = RunConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    ray: RayConfig = RayConfig()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view of the whole configuration."""

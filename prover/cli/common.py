@@ -33,14 +33,16 @@ class InputError(click.ClickException):
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
-    """Exception classes that mean a user mistake. Model errors count only once the model
-    modules are loaded (they always are when such an error can occur), keeping torch lazy."""
+    """Exception classes that mean a user mistake. Model and cluster errors count only once
+    their modules are loaded (they always are when such an error can occur), keeping torch
+    and Ray lazy."""
     from prover.data import DatasetError
     from prover.runs import RunError
     from search.errors import SearchConfigError
 
     types: list[type[BaseException]] = [ConfigError, DatasetError, RunError, LeanEnvError, SearchConfigError]
-    for module_name, class_name in (("prover.models.loading", "ModelLoadError"), ("prover.models.formats", "UnknownFormat")):
+    for module_name, class_name in (("prover.models.loading", "ModelLoadError"), ("prover.models.formats", "UnknownFormat"),
+                                    ("prover.distributed.errors", "ClusterError")):
         module = sys.modules.get(module_name)
         if module is not None:
             types.append(getattr(module, class_name))
