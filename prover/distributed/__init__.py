@@ -1,7 +1,7 @@
 """Scale-out on Ray: one run spread over a cluster of GPU and CPU machines.
 
 Model actors (one per GPU, or per configured slot) hold the proposer and batch the
-queries of every search worker they serve; search workers (CPU) hold an environment (the
+queries of every search they serve, as the local scheduler does; search workers (CPU) hold an environment (the
 sandbox, or a Lean REPL pool on their node) and run searches whose proposer is a model
 actor; the driver (this process) plans the jobs with the one seed rule and is the only
 writer of the run directory. ``search`` and ``lean_env`` know nothing of Ray: this layer
@@ -22,8 +22,8 @@ from prover.distributed.actors import (
     ActorReady,
     ModelInfo,
     ModelServer,
-    RemoteProposer,
-    RemoteValue,
+    RemoteEvaluate,
+    RemotePropose,
     Work,
     WorkerHost,
     WorkFactory,
@@ -48,8 +48,8 @@ __all__ = [
     "ActorReady",
     "ModelInfo",
     "ModelServer",
-    "RemoteProposer",
-    "RemoteValue",
+    "RemotePropose",
+    "RemoteEvaluate",
     "SearchSpec",
     "SearchWork",
     "SearchWorkFactory",

@@ -94,6 +94,12 @@ def plan_actors(config: ProverConfig, env_kind: str, cluster: Mapping[str, float
     )
 
 
+def _forget(models: list[Any], worker: int) -> None:
+    """Tell worker ``worker``'s model actor that its searches are gone (the worker died)."""
+    if models:
+        models[worker % len(models)].forget.remote(worker)
+
+
 class RayCluster:
     """One agent's actors on a Ray cluster — model actors holding the proposer, search
     workers holding environments — and the stream of searches through them."""
@@ -139,7 +145,7 @@ class RayCluster:
                 ray.shutdown()
             raise
         pool = WorkerPool(workers, capacity=config.scheduler.max_concurrent, retries=config.ray.max_restarts + 1,
-                          what="search worker")
+                          what="search worker", on_lost=partial(_forget, models))
         ready = worker_reports[0]
         return cls(models=models, pool=pool, proposer=ready.proposer, value=ready.value, owns_ray=owns_ray)
 

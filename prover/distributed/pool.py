@@ -120,15 +120,25 @@ class WorkerPool:
     Each worker holds at most ``capacity`` items in flight; the next item goes to whichever
     worker frees a slot first. Ray restarts a worker whose process died and retries its
     items in flight (the actors' ``max_restarts`` / ``max_task_retries``); an item whose
-    worker is gone for good goes to another worker, at most ``retries`` times. Each item is
-    yielded once, by ``key``, whatever retries happened.
+    worker is gone for good goes to another worker, at most ``retries`` times, and
+    ``on_lost`` hears the lost worker's index. Each item is yielded once, by ``key``,
+    whatever retries happened.
     """
 
-    def __init__(self, actors: Sequence[Any], *, capacity: int, retries: int, what: str = "worker"):
+    def __init__(
+        self,
+        actors: Sequence[Any],
+        *,
+        capacity: int,
+        retries: int,
+        what: str = "worker",
+        on_lost: Callable[[int], None] | None = None,
+    ):
         self.actors = list(actors)
         self.capacity = capacity
         self.retries = retries
         self.what = what
+        self.on_lost = on_lost
 
     async def stream(
         self, items: Iterable[_T], *, context: Any, key: Callable[[_T], Hashable]
@@ -177,8 +187,8 @@ class WorkerPool:
 
     def _lost(self, item: Any, index: int, exc: RayActorError, load: dict, tries: Counter, key: Callable) -> None:
         """Bookkeeping for an item whose worker is gone: raise when it cannot be retried."""
-        if isinstance(exc, ActorDiedError):
-            load.pop(index, None)
+        if isinstance(exc, ActorDiedError) and load.pop(index, None) is not None and self.on_lost is not None:
+            self.on_lost(index)
         tries[key(item)] += 1
         if not load:
             raise ClusterError(f"every {self.what} died (last: {str(exc).strip().splitlines()[0]}); "

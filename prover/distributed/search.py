@@ -1,7 +1,7 @@
-"""Searches on a search worker: the worker's environment, and models that are either
-links to a model actor or the worker's own; the worker's searches share one
-``BatchingPropose`` (and ``BatchingEvaluate``), so a model actor receives one merged
-batch per worker at a time."""
+"""Searches on a search worker: the worker's environment, and the models its searches
+ask. With model actors, each search's requests go straight to its model actor, whose
+batcher merges them with every other search it serves, as a local run does; without,
+the worker holds the models and merges its own searches' requests."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import ray
 
 from lean_env import Environment
 from prover import runtime
-from prover.distributed.actors import ModelInfo, RemoteProposer, RemoteValue
+from prover.distributed.actors import ModelInfo, Outbox, RemoteEvaluate, RemotePropose, close_batchers
 from prover.distributed.errors import ClusterError
 from search import (
     BatchingEvaluate,
@@ -59,69 +59,58 @@ class SearchWorkFactory:
     def __call__(self, index: int) -> "SearchWork":
         env = self.env()
         if not self.models:
-            value = self.value() if self.value is not None else None
-            return SearchWork(env, self.proposer(), self.batching, value=value)
+            own = BatchingPropose(self.proposer(), self.batching)
+            value = BatchingEvaluate(self.value(), self.batching, own.searches) if self.value is not None else None
+            return SearchWork(env, own, value=value, tracker=own)
         server = ray.get_actor(self.models[index % len(self.models)])
-        proposer = RemoteProposer(server, self.proposer_info, timeout_s=self.call_timeout_s)
-        value = RemoteValue(server, self.value_info, timeout_s=self.call_timeout_s) if self.value_info else None
-        return SearchWork(env, proposer, self.batching, value=value, server=server, client=index)
+        server.forget.remote(index)  # searches a previous process of this worker left running there are gone
+        outbox = Outbox(server, timeout_s=self.call_timeout_s)
+        propose = RemotePropose(outbox, self.proposer_info)
+        value = RemoteEvaluate(outbox, self.value_info) if self.value_info else None
+        return SearchWork(env, propose, value=value, tracker=_RemoteTracker(server, index))
+
+
+class _RemoteTracker:
+    """Tells a model actor when a search of worker ``client`` starts and ends."""
+
+    def __init__(self, server: Any, client: int):
+        self.server = server
+        self.client = client
+
+    def attach(self) -> None:
+        self.server.attach.remote(self.client)
+
+    def detach(self) -> None:
+        self.server.detach.remote(self.client)
 
 
 class SearchWork:
     """One worker's searches: each job is ``run_search`` with the job's seed, its model
-    requests merged with the worker's other searches; the result goes back without its
-    proof graph (it stays here), everything a record holds intact."""
+    requests batched with other searches' (``tracker`` learns when searches start and
+    end); the result goes back without its proof graph (it stays here), everything a record
+    holds intact."""
 
-    def __init__(
-        self,
-        env: Environment,
-        proposer: Proposer,
-        batching: SchedulerConfig,
-        *,
-        value: ValueModel | None = None,
-        server: Any = None,
-        client: int = 0,
-    ):
+    def __init__(self, env: Environment, propose: Any, *, value: Any = None, tracker: Any):
         self.env = env
-        self.batcher = BatchingPropose(proposer, batching)
-        self.evaluator = BatchingEvaluate(value, batching, self.batcher.searches) if value is not None else None
-        self.proposer = ModelInfo(proposer.name, proposer.kind)
+        self.propose = propose
+        self.evaluate = value
+        self.tracker = tracker
+        self.proposer = ModelInfo(propose.name, propose.kind)
         self.value = ModelInfo(value.name, "value") if value is not None else None
-        self.server = server
-        self.client = client
-        self.running = 0
 
     async def __call__(self, spec: SearchSpec, job: SearchJob) -> SearchResult:
-        self._attach()
+        self.tracker.attach()
         try:
-            result = await run_search(job.theorem, env=self.env, proposer=self.batcher, policy=spec.policy,
-                                      budget=spec.budget, seed=job.seed, value=self.evaluator)
+            result = await run_search(job.theorem, env=self.env, proposer=self.propose, policy=spec.policy,
+                                      budget=spec.budget, seed=job.seed, value=self.evaluate)
         finally:
-            self._detach()
-        faults = [model.fault for model in self._models() if getattr(model, "fault", None)]
-        if faults and result.status == "error":
-            raise ClusterError(faults[0])
+            self.tracker.detach()
+        fault = getattr(self.propose, "fault", None)  # the model actor's (both links share its outbox)
+        if fault is not None and result.status == "error":
+            raise ClusterError(fault)
         return dataclasses.replace(result, graph=ProofGraph())
 
-    def _models(self) -> list[Any]:
-        return [self.batcher.proposer] + ([self.evaluator.model] if self.evaluator is not None else [])
-
-    def _attach(self) -> None:
-        self.batcher.attach()
-        self.running += 1
-        if self.running == 1 and self.server is not None:
-            self.server.attach.remote(self.client)
-
-    def _detach(self) -> None:
-        self.batcher.detach()
-        self.running -= 1
-        if self.running == 0 and self.server is not None:
-            self.server.detach.remote(self.client)
-
     async def aclose(self) -> None:
-        """Stop batching; close the environment and the models of the worker's own."""
-        await self.batcher.aclose()
-        if self.evaluator is not None:
-            await self.evaluator.aclose()
-        own = self._models() if self.server is None else []
-        await runtime.aclose_resources(self.env, *own)
+        """Close the environment, and the models when this worker holds them."""
+        await close_batchers(*(fn for fn in (self.propose, self.evaluate) if isinstance(fn, (BatchingPropose, BatchingEvaluate))))
+        await runtime.aclose_resources(self.env)

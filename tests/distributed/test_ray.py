@@ -106,6 +106,30 @@ def test_a_value_model_in_the_model_actor_guides_the_searches_as_it_does_locally
     assert any(record.spent.get("evaluations", 0) > 0 for record in remote.records)
 
 
+def test_a_proposer_error_reaches_its_search_alone_as_it_does_locally(ray_cluster, data):
+    class Refusing:
+        """The baseline, refusing every query about one theorem."""
+
+        name, kind = "refusing", "tactic"
+
+        def __init__(self):
+            self.inner = BaselineProposer(temperature=1.0)
+
+        def propose(self, queries, k):
+            if any(query.theorem.name == "sb_valid_0002" for query in queries):
+                raise ValueError("no candidates for sb_valid_0002")
+            return self.inner.propose(queries, k)
+
+    few, config = data.limit(6), override(ProverConfig(), SEARCH)
+    with Agent(env=SandboxEnvironment(), proposer=Refusing(), config=config) as agent:
+        local = agent.run(few)
+    with RayAgent.from_config(override(config, ON_RAY), proposer=Refusing) as agent:
+        remote = agent.run(few)
+    assert comparable(remote.records) == comparable(local.records)
+    errors = [record for record in remote.records if record.status == "error"]
+    assert {record.theorem for record in errors} == {"sb_valid_0002"} and "no candidates" in errors[0].error
+
+
 def test_bench_on_ray_writes_the_files_of_a_local_run_and_resumes(ray_cluster, reference, tmp_path):
     out = tmp_path / "run"
     result = invoke(*BENCH, "--ray", "--set", "ray.model_actors=0", "--out", str(out))
