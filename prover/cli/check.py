@@ -49,9 +49,12 @@ _CHECK_FLAGS = {
 @click.option("--workers", type=int, default=None, help="Lean REPL worker processes.")
 @click.option("--allow-native-decide", is_flag=True, default=None,
               help="Accept native_decide/bv_decide proofs (and the axioms Lean.ofReduceBool, Lean.trustCompiler).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Check on a Ray cluster's workers: ADDRESS as for 'prover bench --ray' (docs/ray.md).")
 @set_option
 @user_errors
-def command(inputs, theorem_name, out, resume, config_path, env_kind, lean_project, workers, allow_native_decide, assignments) -> None:
+def command(inputs, theorem_name, out, resume, config_path, env_kind, lean_project, workers, allow_native_decide, ray_address,
+            assignments) -> None:
     """Verify existing proofs: .lean files (every theorem, or --theorem NAME) or JSONL
     ({name, formal_statement, proof} or {name, code})."""
     if resume and out is None:
@@ -61,6 +64,7 @@ def command(inputs, theorem_name, out, resume, config_path, env_kind, lean_proje
     flags = {"env_kind": env_kind, "lean_project": str(lean_project) if lean_project else None,
              "workers": workers, "allow_native_decide": allow_native_decide}
     config = override(load_config(config_path), [(_CHECK_FLAGS[flag], value) for flag, value in flags.items()])
+    config = override(config, [("ray.enabled", ray_address is not None or None), ("ray.address", ray_address or None)])
     config = override(config, [parse_assignment(a, "--set") for a in assignments])
     kind = resolve_env_kind(config.env)
     if kind == "leandojo":
@@ -68,6 +72,12 @@ def command(inputs, theorem_name, out, resume, config_path, env_kind, lean_proje
     items = read_inputs(inputs, theorem=theorem_name, default_header=default_header(kind),
                         allow_native_decide=config.env.allow_native_decide)
     store = RunStore(out, resume=resume, record_type=CheckRecord) if out is not None else None
+    if config.ray.enabled:  # before the run directory is written: a cluster that cannot start leaves none
+        from prover.distributed import RayChecker
+
+        env = RayChecker.start(config, env_kind=kind)
+    else:
+        env = build_environment(config.env, kind)
     counts = Counter(record.status for record in store.records) if store else Counter()
     done = {record.key for record in store.records} if store else set()
     if store is not None:
@@ -75,7 +85,6 @@ def command(inputs, theorem_name, out, resume, config_path, env_kind, lean_proje
                                   dataset={"inputs": [str(p) for p in inputs], "theorem": theorem_name, "proofs": len(items)},
                                   argv=sys.argv)
         store.open(manifest)
-    env = build_environment(config.env, kind)
     if kind == "sandbox" and config.env.kind == "auto":
         click.echo("note: no Lean project configured; checking with the propositional sandbox "
                    "(statements outside its fragment fail)", err=True)
@@ -83,7 +92,8 @@ def command(inputs, theorem_name, out, resume, config_path, env_kind, lean_proje
     async def main() -> None:
         async with env:
             todo = [item for item in items if item.key not in done]
-            async for record in check_items(env, todo, concurrency=2 * config.env.limits.workers):
+            records = env.check(todo) if config.ray.enabled else check_items(env, todo, concurrency=2 * config.env.limits.workers)
+            async for record in records:
                 if store is not None:
                     store.append(record)
                 click.echo(record.to_json())

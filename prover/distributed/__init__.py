@@ -29,6 +29,7 @@ from prover.distributed.actors import (
     WorkFactory,
 )
 from prover.distributed.agent import ActorPlan, RayAgent, RayCluster, plan_actors
+from prover.distributed.check import CheckWork, CheckWorkFactory, RayChecker
 from prover.distributed.pool import WorkerPool, connect, start_actors, stop_actors
 from prover.distributed.search import SearchSpec, SearchWork, SearchWorkFactory
 
@@ -36,6 +37,9 @@ __all__ = [
     "ClusterError",
     "RayAgent",
     "RayCluster",
+    "RayChecker",
+    "CheckWork",
+    "CheckWorkFactory",
     "ActorPlan",
     "plan_actors",
     "connect",

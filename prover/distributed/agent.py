@@ -10,6 +10,7 @@ the job's seed gives, wherever it runs, so a run on Ray records what a local run
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from contextlib import aclosing
@@ -23,7 +24,7 @@ from lean_env import Environment, Theorem
 from prover.agent import Agent, Searches
 from prover.backends import build_environment, build_proposer, default_header, resolve_env_kind
 from prover.config import ProverConfig
-from prover.distributed.actors import ModelInfo, ModelServer, WorkerHost
+from prover.distributed.actors import ActorReady, ModelInfo, ModelServer, WorkerHost, WorkFactory
 from prover.distributed.errors import ClusterError
 from prover.distributed.pool import WorkerPool, connect, start_actors, stop_actors
 from prover.distributed.search import SearchSpec, SearchWorkFactory
@@ -101,10 +102,10 @@ def _forget(models: list[Any], worker: int) -> None:
 
 
 class RayCluster:
-    """One agent's actors on a Ray cluster — model actors holding the proposer, search
-    workers holding environments — and the stream of searches through them."""
+    """Actors on a Ray cluster — model actors holding the proposer, workers holding
+    environments — and the streams of work through them (searches, proofs to check)."""
 
-    def __init__(self, *, models: list[Any], pool: WorkerPool, proposer: ModelInfo, value: ModelInfo | None, owns_ray: bool):
+    def __init__(self, *, models: list[Any], pool: WorkerPool, proposer: ModelInfo | None, value: ModelInfo | None, owns_ray: bool):
         self.models = models
         self.pool = pool
         self.proposer = proposer
@@ -117,35 +118,37 @@ class RayCluster:
         config: ProverConfig,
         *,
         env_kind: str,
-        env: Callable[[], Environment],
-        proposer: Callable[[], Proposer],
+        work: Callable[[tuple[str, ...], ActorReady | None], WorkFactory],
+        proposer: Callable[[], Proposer] | None = None,
         value: Callable[[], ValueModel] | None = None,
+        capacity: int,
+        what: str = "search worker",
     ) -> "RayCluster":
-        """Join or start the cluster ``config.ray`` names and start the planned actors;
-        ``env``, ``proposer`` and ``value`` are picklable callables run inside the actors."""
+        """Join or start the cluster ``config.ray`` names and start the planned actors: model
+        actors building ``proposer`` and ``value`` (none without a proposer), then workers
+        whose work ``work(model actor names, one model actor's report)`` builds, each given
+        at most ``capacity`` items at a time. Every callable here is run inside the actors."""
         owns_ray = connect(config.ray)
         models: list[Any] = []
         try:
+            if proposer is None:
+                config = dataclasses.replace(config, ray=dataclasses.replace(config.ray, model_actors=0))
             plan = plan_actors(config, env_kind, ray.cluster_resources())
             timeout = config.ray.start_timeout_s
             names = tuple(f"prover-model-{uuid.uuid4().hex[:12]}" for _ in range(plan.model_actors))
             models, reports = start_actors(ModelServer, [(proposer, config.scheduler, value)] * len(names), names=names,
                                            options=plan.model_options, what="model actor", timeout_s=timeout)
-            factory = SearchWorkFactory(
-                env=env, proposer=None if names else proposer, value=None if names else value, models=names,
-                proposer_info=reports[0].proposer if reports else None, value_info=reports[0].value if reports else None,
-                batching=config.scheduler, call_timeout_s=config.ray.call_timeout_s,
-            )
+            factory = work(names, reports[0] if reports else None)
             workers, worker_reports = start_actors(WorkerHost, [(factory, index) for index in range(plan.workers)],
-                                                   options=plan.worker_options, what="search worker", timeout_s=timeout)
+                                                   options=plan.worker_options, what=what, timeout_s=timeout)
         except BaseException:
             for model in models:
                 ray.kill(model)
             if owns_ray:
                 ray.shutdown()
             raise
-        pool = WorkerPool(workers, capacity=config.scheduler.max_concurrent, retries=config.ray.max_restarts + 1,
-                          what="search worker", on_lost=partial(_forget, models))
+        pool = WorkerPool(workers, capacity=capacity, retries=config.ray.max_restarts + 1, what=what,
+                          on_lost=partial(_forget, models))
         ready = worker_reports[0]
         return cls(models=models, pool=pool, proposer=ready.proposer, value=ready.value, owns_ray=owns_ray)
 
@@ -204,7 +207,10 @@ class RayAgent(Agent):
         policy = resolve_policy(config.policy.name, config.policy.params)
         env = env or partial(build_environment, config.env, env_kind)
         proposer = proposer or partial(build_proposer, config.model, env_kind, output=policy.proposer_kind)
-        cluster = RayCluster.start(config, env_kind=env_kind, env=env, proposer=proposer, value=value)
+        work = partial(SearchWorkFactory.linked, env=env, proposer=proposer, value=value, batching=config.scheduler,
+                       call_timeout_s=config.ray.call_timeout_s)
+        cluster = RayCluster.start(config, env_kind=env_kind, work=work, proposer=proposer, value=value,
+                                   capacity=config.scheduler.max_concurrent)
         return cls(cluster, config=config, header=default_header(env_kind))
 
     def searches(self, policy: Policy, budget: Budget) -> Searches:

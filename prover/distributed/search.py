@@ -13,7 +13,7 @@ import ray
 
 from lean_env import Environment
 from prover import runtime
-from prover.distributed.actors import ModelInfo, Outbox, RemoteEvaluate, RemotePropose, close_batchers
+from prover.distributed.actors import ActorReady, ModelInfo, Outbox, RemoteEvaluate, RemotePropose, close_batchers
 from prover.distributed.errors import ClusterError
 from search import (
     BatchingEvaluate,
@@ -55,6 +55,25 @@ class SearchWorkFactory:
     value_info: ModelInfo | None = None
     batching: SchedulerConfig = SchedulerConfig()
     call_timeout_s: float = 600.0
+
+    @classmethod
+    def linked(
+        cls,
+        models: tuple[str, ...],
+        report: ActorReady | None,
+        *,
+        env: Callable[[], Environment],
+        proposer: Callable[[], Proposer],
+        value: Callable[[], ValueModel] | None,
+        batching: SchedulerConfig,
+        call_timeout_s: float,
+    ) -> "SearchWorkFactory":
+        """The factory for workers linked to the model actors ``models`` (whose models
+        ``report`` names), or holding ``proposer`` and ``value`` themselves when there are none."""
+        if not models:
+            return cls(env=env, proposer=proposer, value=value, batching=batching, call_timeout_s=call_timeout_s)
+        return cls(env=env, models=models, proposer_info=report.proposer, value_info=report.value, batching=batching,
+                   call_timeout_s=call_timeout_s)
 
     def __call__(self, index: int) -> "SearchWork":
         env = self.env()

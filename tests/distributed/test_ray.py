@@ -210,6 +210,46 @@ def test_ctrl_c_on_the_driver_keeps_finished_records(ray_cluster, reference, tmp
     assert stored(out) == reference
 
 
+CHECKED = """theorem swap (p q : Prop) : p ∧ q → q ∧ p := by
+  intro h
+  exact ⟨h.2, h.1⟩
+
+theorem wrong (p q : Prop) : p ∨ q → p := by
+  intro h
+  exact h
+
+theorem cheat (p : Prop) : p := by
+  sorry
+
+theorem term_mode (p : Prop) : p → p := fun h => h
+
+theorem both (p q : Prop) (hp : p) (hq : q) : p ∧ q := by
+  constructor
+  exact hp
+  exact hq
+"""
+
+
+def test_check_on_ray_gives_the_verdicts_of_a_local_check_and_resumes(ray_cluster, tmp_path):
+    lean = tmp_path / "mine.lean"
+    lean.write_text(CHECKED)
+
+    def verdicts(result) -> list[dict]:
+        rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+        return sorted(({k: v for k, v in row.items() if k != "seconds"} for row in rows), key=lambda row: row["name"])
+
+    local = invoke("check", str(lean), "--env", "sandbox")
+    on_ray = invoke("check", str(lean), "--env", "sandbox", "--ray", "--set", "ray.workers=2", "--set", "ray.worker_cpus=0.5",
+                    "--out", str(tmp_path / "run"))
+    assert local.exit_code == on_ray.exit_code == 1, on_ray.output
+    assert verdicts(on_ray) == verdicts(local) and len(verdicts(local)) == 5
+    assert "checked 5 of 5 proofs with sandbox on 2 Ray workers: 2 ok, 2 failed, 1 skipped" in on_ray.output
+    assert len((tmp_path / "run" / RESULTS_FILE).read_text(encoding="utf-8").splitlines()) == 5
+    again = invoke("check", str(lean), "--env", "sandbox", "--ray", "--set", "ray.workers=2", "--set", "ray.worker_cpus=0.5",
+                   "--out", str(tmp_path / "run"), "--resume")
+    assert again.exit_code == 1 and verdicts(again) == [], "resume checks nothing twice"
+
+
 def test_a_worker_that_cannot_start_is_one_line_naming_its_node(ray_cluster, tmp_path):
     missing = tmp_path / "no-lean-project"
     result = invoke(*BENCH, "--env", "repl", "--lean-project", str(missing), "--ray", "--out", str(tmp_path / "run"))
