@@ -162,9 +162,9 @@ class RayConfig:
     where the cluster is, and the actors to start with the resources each asks for."""
 
     enabled: bool = param(False, "run searches on a Ray cluster (--ray)")
-    address: str | None = param(None, "'local' starts Ray here; 'auto', HOST:PORT or ray://HOST:PORT joins a cluster; "
+    address: str | None = param(None, "'local' starts Ray here; 'auto' or HOST:PORT (the head) joins a cluster; "
                                       "None: RAY_ADDRESS, else the cluster started on this machine, else a new local one")
-    model_actors: int | None = param(None, "model actors, each holding the proposer and batching the queries of its workers "
+    model_actors: int | None = param(None, "model actors, each holding the proposer and batching the queries of its searches "
                                            "(None: one per GPU for a GPU model, else 1; 0: every worker holds its own proposer)", min=0)
     model_gpus: float | None = param(None, "GPUs per model actor (None: 1 when model.device is cuda, else 0)", min=0)
     model_cpus: float = param(1.0, "CPUs per model actor", min=0)
