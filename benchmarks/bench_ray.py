@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -221,8 +222,9 @@ def main() -> None:
     print(f"    machine: {os.cpu_count()} CPUs, load average {load()} before")
 
     started = time.perf_counter()
+    temp_dir = tempfile.mkdtemp(prefix="ray")  # Ray's sockets and logs; removed at the end
     if args.address == "local":
-        ray.init(address="local", include_dashboard=False, _temp_dir=tempfile.mkdtemp(prefix="ray"))
+        ray.init(address="local", include_dashboard=False, _temp_dir=temp_dir)
     else:
         ray.init(address=args.address)
     ray_start = time.perf_counter() - started
@@ -257,6 +259,7 @@ def main() -> None:
     print(f"    model call through a model actor: {remote:.2f} ms, locally {local:.2f} ms: Ray adds {remote - local:.2f} ms per call")
     print(f"    job through the pool and a worker: {one_at_a_time:.2f} ms one at a time, {in_flight:.2f} ms each with 32 in flight")
     ray.shutdown()
+    shutil.rmtree(temp_dir, ignore_errors=True)
     print(f"\nload average after: {load()}")
 
 
