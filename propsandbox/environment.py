@@ -51,6 +51,19 @@ def _goals_of(state: ProofState) -> tuple[Goal, ...]:
     return tuple(parse_goal(text) for text in state.goals)
 
 
+def _top_level_blocks(proof: str) -> list[tuple[int, int, str]]:
+    """The proof cut before each line indented no deeper than its first tactic:
+    ``(0-based line, column, text)`` per top-level tactic with its continuation lines."""
+    lines = proof.split("\n")
+    body = [i for i, text in enumerate(lines) if text.strip()]
+    if not body:
+        return []
+    indent = min(len(lines[i]) - len(lines[i].lstrip()) for i in body)
+    starts = [i for i in body if len(lines[i]) - len(lines[i].lstrip()) <= indent]
+    ends = starts[1:] + [len(lines)]
+    return [(start, indent, "\n".join(text[indent:] for text in lines[start:end])) for start, end in zip(starts, ends)]
+
+
 class SandboxEnvironment(EnvironmentBase):
     """Checks Lean 4 tactic proofs of propositional theorems without Lean."""
 
@@ -81,7 +94,7 @@ class SandboxEnvironment(EnvironmentBase):
     def verify_sync(self, theorem: Theorem, proof: str) -> Verdict:
         """Re-parse the statement and run the whole proof from scratch; ok iff every goal closes."""
         started = time.perf_counter()
-        ok, reason = False, ""
+        ok, reason, messages = False, "", ()
         try:
             root = self.start_sync(theorem)
             result = self.step_sync(root, proof)
@@ -96,8 +109,27 @@ class SandboxEnvironment(EnvironmentBase):
                 reason = result.message
             else:
                 reason = f"{result.reason}: {result.message}"
-        return Verdict(theorem=theorem.name, proof=proof, ok=ok, checker=CHECKER, reason=reason,
+            if not ok:
+                messages = (self._locate(theorem, root, proof, reason),)
+        return Verdict(theorem=theorem.name, proof=proof, ok=ok, checker=CHECKER, reason=reason, messages=messages,
                        seconds=time.perf_counter() - started)
+
+    def _locate(self, theorem: Theorem, root: ProofState, proof: str, reason: str) -> str:
+        """The failure as Lean positions it (``error line:column: text``, lines of
+        ``with_proof`` without the header): at the first top-level tactic that fails, or at
+        the statement's ``by`` when every tactic ran and goals remain."""
+        offset = theorem.statement.count("\n") + 2
+        state = root
+        for line, column, block in _top_level_blocks(proof):
+            result = self.step_sync(state, block)
+            if isinstance(result, ProofComplete):
+                break
+            if not isinstance(result, NewState):
+                text = result.message if isinstance(result, TacticError) else f"{result.reason}: {result.message}"
+                return f"error {offset + line}:{column + 2}: {text}"
+            state = result.state
+        by_line = theorem.statement.rstrip().rsplit("\n", 1)[-1]
+        return f"error {offset - 1}:{max(by_line.rfind('by'), 0)}: {reason}"
 
     async def start(self, theorem: Theorem) -> ProofState:
         """See ``start_sync``."""

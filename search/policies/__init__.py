@@ -13,6 +13,7 @@ from search.policies.best_first import BestFirst
 from search.policies.lookahead import Lookahead
 from search.policies.mcts import MCTS
 from search.policies.pass_n import PassN
+from search.policies.revise import Revise
 from search.policies.rollouts import Rollouts
 
 __all__ = [
@@ -27,9 +28,10 @@ __all__ = [
     "Beam",
     "MCTS",
     "Lookahead",
+    "Revise",
 ]
 
-POLICIES: dict[str, type] = {cls.name: cls for cls in (PassN, Rollouts, BestFirst, Beam, MCTS, Lookahead)}
+POLICIES: dict[str, type] = {cls.name: cls for cls in (PassN, Revise, Rollouts, BestFirst, Beam, MCTS, Lookahead)}
 """Registered policies by name."""
 
 
