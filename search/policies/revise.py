@@ -20,7 +20,9 @@ class Revise:
     chain's latest proof fails ``verify``, the proposer is asked for a revision of it,
     given the failed attempt and the checker's messages (with positions), until the chain
     holds ``depth`` attempts. ``depth`` 1 is ``pass-n``; ``depth == n`` one long chain.
-    Chains advance in lockstep, one proposer call per round for all of them."""
+    ``concurrent`` chains advance in lockstep (one proposer call per round for all of
+    them); the next ones start when they end, so a budget that runs out first still sees
+    whole chains of the chosen depth."""
 
     name: ClassVar[str] = "revise"
     proposer_kind: ClassVar[ProposerKind] = "proof"
@@ -28,17 +30,26 @@ class Revise:
     depth: int = param(4, "attempts per chain, the first one included: the sequential share of N "
                           "(N // depth chains run in parallel)", min=1)
     window: int = param(1, "latest failed attempts of a chain shown in a revision request", min=1)
+    concurrent: int = param(8, "chains advanced together in lockstep, sharing one proposer call per round", min=1)
 
     def __post_init__(self) -> None:
         check_params(self)
 
     async def run(self, ctx: SearchContext) -> None:
-        root = ctx.graph.root
         verdicts: dict[str, Verdict] = {}
-        chains: list[list[Attempt]] = [[] for _ in range(max(self.n // self.depth, 1))]
+        total = max(self.n // self.depth, 1)
+        for started in range(0, total, self.concurrent):
+            if not await self._wave(ctx, min(self.concurrent, total - started), verdicts):
+                return
+
+    async def _wave(self, ctx: SearchContext, width: int, verdicts: dict[str, Verdict]) -> bool:
+        """Run ``width`` chains to their depth; ``False`` when the search is over (proved,
+        or the budget refused a check)."""
+        root = ctx.graph.root
+        chains: list[list[Attempt]] = [[] for _ in range(width)]
         for _ in range(self.depth):
             if ctx.done:  # a verified proof ends every chain
-                return
+                return False
             revising = [tuple(chain[-self.window:]) for chain in chains]
             sampled = await ctx.sample([root] * len(chains), 1, revising=revising)
             drawn = [(chain, candidates[0]) for chain, (_, candidates) in zip(chains, sampled) if candidates]
@@ -46,8 +57,9 @@ class Revise:
             for chain, candidate in drawn:
                 verdict = verdicts.get(candidate.text)
                 if verdict is None:  # the budget refused its check
-                    return
+                    return False
                 chain.append(Attempt(candidate.text, _feedback(verdict)))
+        return not ctx.done
 
     @staticmethod
     async def _check(ctx: SearchContext, candidates: list[Candidate], verdicts: dict[str, Verdict]) -> None:

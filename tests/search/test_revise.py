@@ -93,3 +93,10 @@ def test_revise_with_the_model_free_baseline_proves_sandbox_theorems(depth):
     assert {r.status for r in results} <= {"proved", "failed"}
     proved = [(t, r) for t, r in zip(theorems, results) if r.status == "proved"]
     assert len(proved) >= 2 and all(env.verify_sync(t, r.proof).ok for t, r in proved)
+
+
+def test_chains_beyond_concurrent_start_in_waves_of_full_depth():
+    proposer = Reviser(stubborn=True)
+    _search(Revise(n=12, depth=3, concurrent=2), proposer)
+    assert [len(call) for call in proposer.calls] == [2, 2, 2] * 2
+    assert [len(call[0].revising) for call in proposer.calls] == [0, 1, 1] * 2
