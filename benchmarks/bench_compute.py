@@ -4,7 +4,9 @@ selection on the sandbox, with the model-free baseline proposers.
 1. ``prover.calibrate.calibrate`` on the valid split: the grid of strategies x budgets,
    each run after the difficulty pilot exactly as compute-optimal runs it, and the table.
 2. On the held-out test split (never seen by calibration), for each seed: every fixed
-   strategy alone (no pilot) and compute-optimal with the table, at every budget.
+   strategy alone (no pilot), every strategy after the same pilot (the ablation that
+   separates the pilot's own gain from the choice), and compute-optimal with the table,
+   at every budget.
 
 Budgets count generated tokens (``Budget.max_tokens``); the model-free proposers count a
 candidate's whitespace-separated words as its tokens (tactic and whole-proof alike), and
@@ -68,6 +70,9 @@ def main() -> None:
             print(f"  budget {choice.budget} bin {choice.bin}: {choice.strategy.label} ({choice.solved}/{choice.theorems})")
         rows: dict[str, dict[int, list[tuple[float, float]]]] = {}
         contenders = [(s.label, resolve_policy(s.policy, s.params)) for s in strategies]
+        if args.signal == "pilot":  # ablation: the same pilot, then always one strategy
+            contenders += [(f"pilot + {s.label}", ComputeOptimal(strategy=str(path)))
+                           for s, path in zip(strategies, sorted((out / "tables").glob("*.toml")))]
         contenders.append(("compute-optimal", ComputeOptimal(strategy=str(out / "strategy.toml"))))
         for label, policy in contenders:
             for budget in budgets:
@@ -77,14 +82,14 @@ def main() -> None:
                     rows.setdefault(label, {}).setdefault(budget, []).append((len(run.solved) / len(test.theorems), tokens))
     print(f"\n# test split, solve rate (mean over seeds {args.seeds}, [min, max]) and mean tokens spent per theorem; "
           f"total {time.perf_counter() - started:.0f}s, load {os.getloadavg()[0]:.1f}")
-    print(f"{'strategy':<48}" + "".join(f"{b:>22}" for b in budgets))
+    print(f"{'strategy':<58}" + "".join(f"{b:>26}" for b in budgets))
     for label, by_budget in rows.items():
         cells = []
         for budget in budgets:
             rates = [r for r, _ in by_budget[budget]]
             tokens = statistics.fmean(t for _, t in by_budget[budget])
             cells.append(f"{statistics.fmean(rates):.3f} [{min(rates):.2f},{max(rates):.2f}] {tokens:5.0f}t")
-        print(f"{label:<48}" + "".join(f"{c:>22}" for c in cells))
+        print(f"{label:<58}" + "".join(f"{c:>26}" for c in cells))
     (out / "test_results.json").write_text(json.dumps(
         {label: {str(b): v for b, v in by_budget.items()} for label, by_budget in rows.items()}, indent=1))
     _goal(rows, budgets)
@@ -92,16 +97,22 @@ def main() -> None:
 
 def _goal(rows: dict[str, dict[int, list[tuple[float, float]]]], budgets: tuple[int, ...]) -> None:
     """Snell's criterion: compute-optimal matches the best fixed strategy at some budget
-    with at most half the budget, or solves more at an equal budget."""
+    with at most half the budget, or solves more at an equal budget; checked against the
+    strategies alone and against the same strategies after the pilot."""
     mean = {label: {b: statistics.fmean(r for r, _ in v[b]) for b in budgets} for label, v in rows.items()}
     ours = mean.pop("compute-optimal")
-    for budget in budgets:
-        best_label = max(mean, key=lambda label: mean[label][budget])
-        best = mean[best_label][budget]
-        cheaper = [b for b in budgets if b * 2 <= budget and ours[b] >= best]
-        print(f"budget {budget}: best fixed {best_label} {best:.3f}; compute-optimal {ours[budget]:.3f} "
-              f"({'more' if ours[budget] > best else 'not more'} at equal budget"
-              f"{'; matched at ' + str(cheaper[0]) if cheaper else ''})")
+    for family, members in (("alone", {k: v for k, v in mean.items() if not k.startswith("pilot + ")}),
+                            ("after the pilot", {k: v for k, v in mean.items() if k.startswith("pilot + ")})):
+        if not members:
+            continue
+        print(f"\ncompute-optimal vs the best fixed strategy {family}:")
+        for budget in budgets:
+            best_label = max(members, key=lambda label: members[label][budget])
+            best = members[best_label][budget]
+            cheaper = [b for b in budgets if b * 2 <= budget and ours[b] >= best]
+            verdict = "more" if ours[budget] > best else "equal" if ours[budget] == best else "less"
+            print(f"  budget {budget}: best {best_label} {best:.3f}; compute-optimal {ours[budget]:.3f} ({verdict} at "
+                  f"equal budget{'; matched with half or less: ' + str(cheaper[0]) if cheaper else ''})")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass
 from typing import ClassVar
 
-from lean_env.types import Theorem, Verdict
+from lean_env.types import ProofState, Theorem, Verdict
 from search.context import SearchContext
 from search.errors import SearchConfigError
 from search.graph import OPEN
@@ -15,6 +15,7 @@ from search.policies.base import roll_out
 from search.policies.registry import resolve_policy
 from search.proposer import Attempt, ProposerKind
 from search.strategy import Signal, StrategyTable, read_strategy_table
+from search.value import goal_heuristic
 
 __all__ = ["ComputeOptimal", "predict_difficulty"]
 
@@ -27,7 +28,7 @@ async def predict_difficulty(ctx: SearchContext, *, kind: ProposerKind, signal: 
     budget; for tactic proposers as many lockstep rollouts of at most ``depth`` steps, then
     one minus the best value of any open state they reached; for whole-proof proposers
     ``pilot`` proofs checked, then one minus their mean progress (the share of a proof's
-    lines before its first error).
+    lines before its first error, or the goal heuristic of the goals it left unsolved).
     """
     root = ctx.graph.root
     if signal == "root-value":
@@ -46,12 +47,21 @@ async def predict_difficulty(ctx: SearchContext, *, kind: ProposerKind, signal: 
 
 
 def _progress(theorem: Theorem, verdict: Verdict) -> float:
-    """The share of a failed proof's lines before its first positioned error (all of them
-    when only goals were left unsolved, none without a position)."""
+    """How far a failed proof got: the share of its lines before its first positioned
+    error; for a proof whose every line ran but left goals (the error Lean places on the
+    statement), the goal heuristic of the goals its message lists; 0 without a position."""
     lines = verdict.proof.count("\n") + 1
-    errors = Attempt(verdict.proof, verdict.messages).error_lines(theorem)
-    first = min((line for line in errors if line >= 0), default=lines if errors else 0)
-    return first / lines
+    attempt = Attempt(verdict.proof, verdict.messages)
+    errors = attempt.error_lines(theorem)
+    placed = [line for line in errors if line >= 0]
+    if placed:
+        return min(placed) / lines
+    left = next((m.split(_UNSOLVED, 1)[1] for m in verdict.messages if _UNSOLVED in m), "")
+    goals = tuple(goal.strip("\n") for goal in left.split("\n\n") if goal.strip())
+    return goal_heuristic(ProofState(goals=goals)) if goals else 0.0
+
+
+_UNSOLVED = "unsolved goals"
 
 
 @dataclass(frozen=True)

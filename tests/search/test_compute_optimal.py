@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from lean_env.types import Theorem
+from lean_env.types import ProofState, Theorem
 from prover.baseline import BaselineProposer, WholeProofBaseline
 from propsandbox import SandboxEnvironment
-from search import Budget, Candidate, SearchConfigError, resolve_policy, run_search
+from search import Budget, Candidate, SearchConfigError, goal_heuristic, resolve_policy, run_search
 from search.policies import ComputeOptimal
 from search.policies.compute_optimal import predict_difficulty
 from search.strategy import Choice, Strategy, StrategyTable, read_strategy_table
@@ -105,11 +105,12 @@ class Scripts:
 
 def test_a_whole_proof_pilot_predicts_difficulty_from_where_attempts_fail():
     """One attempt fails at its second of three lines (progress 1/3), the other runs
-    every line and leaves a goal (progress 1): difficulty 1 - 2/3."""
+    every line and leaves the goal ``q`` (progress: that goal's heuristic value)."""
     theorem = Theorem("c", "theorem c (p q : Prop) (hp : p) (hq : q) : p ∧ q := by")
     probe = Probe()
     result = asyncio.run(run_search(theorem, env=SandboxEnvironment(), proposer=Scripts(), policy=probe))
-    assert probe.found == [pytest.approx(1 / 3)] and result.spent.env_calls == 2
+    left = goal_heuristic(ProofState(goals=("case right\np q : Prop\nhp : p\nhq : q\n⊢ q",)))
+    assert probe.found == [pytest.approx(1 - (1 / 3 + left) / 2)] and result.spent.env_calls == 2
     proof_table = table(kind="proof", signal="pilot", choose=lambda b, budget: Strategy("revise", {"n": 8, "depth": 2}))
     result = _search(ComputeOptimal(table=proof_table), WholeProofBaseline(), Budget(max_tokens=200))
     assert result.status in ("proved", "failed") and result.spent.samples >= 2
