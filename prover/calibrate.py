@@ -18,6 +18,7 @@ from typing import Callable, ClassVar, Sequence
 from prover.agent import Agent
 from prover.data import Dataset
 from prover.data.jsonl import write_text_atomically
+from prover.metrics import auc
 from prover.runs import Run
 from search import Budget, SearchConfigError, SearchContext
 from search.policies import resolve_policy
@@ -164,12 +165,7 @@ def _choose(*, kind: ProposerKind, signal: Signal, pilot: int, edges: tuple[floa
 def signal_auc(difficulty: dict[str, float], unsolved: set[str]) -> float | None:
     """How well a difficulty foretells failure: the probability that an unsolved theorem
     is rated harder than a solved one (ties count half); ``None`` without both kinds."""
-    hard = [d for n, d in difficulty.items() if n in unsolved]
-    easy = [d for n, d in difficulty.items() if n not in unsolved]
-    if not hard or not easy:
-        return None
-    wins = sum((h > e) + 0.5 * (h == e) for h in hard for e in easy)
-    return wins / (len(hard) * len(easy))
+    return auc([d for n, d in difficulty.items() if n in unsolved], [d for n, d in difficulty.items() if n not in unsolved])
 
 
 def _markdown(calibration: Calibration, strategies: Sequence[Strategy], dataset: str) -> str:
