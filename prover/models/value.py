@@ -18,7 +18,6 @@ import torch
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
-    LlamaConfig,
     LlamaForSequenceClassification,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -26,7 +25,7 @@ from transformers import (
 
 from lean_env.types import ProofState
 from prover.models.loading import ModelLoadError, read_prover_config
-from prover.models.scratch import ScratchModelConfig
+from prover.models.scratch import ScratchModelConfig, llama_config
 
 __all__ = ["VALUE_TASK", "value_text", "build_value_model", "TransformersValue", "load_value_model"]
 
@@ -43,19 +42,7 @@ def build_value_model(config: ScratchModelConfig, tokenizer: PreTrainedTokenizer
     """A randomly initialised Llama-style classifier with one logit (trained with binary
     cross-entropy on soft labels: ``problem_type = multi_label_classification``)."""
     return LlamaForSequenceClassification(
-        LlamaConfig(
-            hidden_size=config.hidden_size,
-            intermediate_size=config.ffn_size,
-            num_hidden_layers=config.layers,
-            num_attention_heads=config.heads,
-            num_key_value_heads=config.heads,
-            max_position_embeddings=config.max_positions,
-            vocab_size=len(tokenizer),
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            num_labels=1,
-            problem_type="multi_label_classification",
-        )
+        llama_config(config, tokenizer, num_labels=1, problem_type="multi_label_classification")
     )
 
 
