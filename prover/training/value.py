@@ -17,6 +17,14 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
+from transformers import (
+    DataCollatorWithPadding,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
 
 from lean_env import Environment, Theorem
 from lean_env.types import ProofState
@@ -38,6 +46,8 @@ __all__ = [
     "value_examples",
     "write_value_examples",
     "read_value_examples",
+    "ValueTrainer",
+    "value_trainer",
     "train_value_model",
     "ValueReport",
     "evaluate_value",
@@ -128,12 +138,27 @@ class _Examples(torch.utils.data.Dataset):
         return self.rows[index]
 
 
+class ValueTrainer(Trainer):
+    """``transformers.Trainer`` for a value model: the one-logit classifier's own loss
+    (binary cross-entropy), saved with ``prover_config.json`` (``task = "value"``) so
+    ``load_value_model`` and ``--value`` recognise the directory."""
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        super()._save(output_dir, state_dict=state_dict)
+        if self.args.should_save:
+            write_prover_config(output_dir or self.args.output_dir, {"task": VALUE_TASK, "step": self.state.global_step})
+
+
+def value_trainer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, examples: Sequence[ValueExample],
+                  args: TrainingArguments, *, max_tokens: int = 512) -> ValueTrainer:
+    """A ``ValueTrainer`` over ``examples`` (padded batches of state texts and soft labels)."""
+    return ValueTrainer(model=model, args=args, train_dataset=_Examples(examples, tokenizer, max_tokens),
+                        data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
+
+
 def train_value_model(examples: Sequence[ValueExample], out: Path, *, size: str = "tiny", max_steps: int = 300,
                       batch_size: int = 32, lr: float = 1e-3, seed: int = 0, max_tokens: int = 512) -> TransformersValue:
-    """Train a from-scratch value model of ``size`` on ``examples`` with ``transformers.Trainer``
-    (binary cross-entropy on the one logit) and save it in ``out`` with its tokenizer."""
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
-
+    """Train a from-scratch value model of ``size`` on ``examples`` and save it in ``out``."""
     set_seed(seed)
     tokenizer = new_tokenizer()
     model = build_value_model(SCRATCH_SIZES[size], tokenizer)
@@ -141,15 +166,9 @@ def train_value_model(examples: Sequence[ValueExample], out: Path, *, size: str 
                                   learning_rate=lr, lr_scheduler_type="cosine", warmup_steps=max(max_steps // 20, 1),
                                   save_strategy="no", report_to=[], logging_steps=max(max_steps // 10, 1), seed=seed,
                                   use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0)
-    trainer = Trainer(model=model, args=arguments, train_dataset=_Examples(examples, tokenizer, max_tokens),
-                      data_collator=DataCollatorWithPadding(tokenizer))
+    trainer = value_trainer(model, tokenizer, examples, arguments, max_tokens=max_tokens)
     trainer.train()
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    positives = sum(e.label for e in examples)
-    write_prover_config(out, {"task": VALUE_TASK, "size": size, "examples": len(examples), "positives": positives,
-                              "max_steps": max_steps, "lr": lr, "seed": seed})
+    trainer.save_model(str(out))
     return TransformersValue(model, tokenizer, name=f"value:{out.name}")
 
 
