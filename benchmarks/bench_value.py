@@ -27,17 +27,10 @@ import torch
 from prover import Agent, Budget, load_dataset
 from prover.baseline import BaselineProposer
 from prover.metrics import auc
-from prover.training.value import evaluate_value, train_value_model, value_examples, write_value_examples
+from prover.training.value import evaluate_value, sandbox_value_examples, train_value_model, write_value_examples
 from propsandbox import SandboxEnvironment
 from search import MCTS, Beam, BestFirst, goal_heuristic
 from lean_env.types import ProofState
-
-
-def _examples(agent: Agent, split: str, limit: int, tokens: int, seed: int):
-    data = load_dataset(f"sandbox:{split}").limit(limit)
-    run = agent.run(data, policy=BestFirst(k=4), budget=Budget(max_tokens=tokens), seed=seed)
-    return value_examples(data.theorems, run.results, env=agent.env, rollout_proposer=BaselineProposer(temperature=1.0),
-                          rollouts=8, depth=16, max_open=8, seed=seed)
 
 
 def main() -> None:
@@ -58,9 +51,8 @@ def main() -> None:
     seeds = tuple(int(s) for s in args.seeds.split(","))
     print(f"# value model bench: cores {os.cpu_count()}, load {os.getloadavg()[0]:.1f}, torch threads {args.threads}")
     started = time.perf_counter()
-    collector = Agent(env=SandboxEnvironment(), proposer=BaselineProposer())
-    train = _examples(collector, "train", args.train, args.collect_tokens, 0)
-    held_out = _examples(collector, "valid", args.valid, args.collect_tokens, 1)
+    train = sandbox_value_examples("train", limit=args.train, tokens=args.collect_tokens, seed=0)
+    held_out = sandbox_value_examples("valid", limit=args.valid, tokens=args.collect_tokens, seed=1)
     args.out.mkdir(parents=True, exist_ok=True)
     write_value_examples(args.out / "train.jsonl", train)
     write_value_examples(args.out / "valid.jsonl", held_out)

@@ -34,7 +34,7 @@ from prover.models.loading import write_prover_config
 from prover.models.scratch import SCRATCH_SIZES
 from prover.models.tokenizer import new_tokenizer
 from prover.models.value import VALUE_TASK, TransformersValue, build_value_model, value_text
-from search import Budget, Proposer, Rollouts, SearchResult
+from search import BestFirst, Budget, Proposer, Rollouts, SearchResult
 from search.engine import SearchEngine
 from search.graph import FAILED, OPEN, PROVED, ProofGraph
 from search.proposer import as_propose_fn
@@ -44,6 +44,7 @@ __all__ = [
     "label_graph",
     "rollout_label",
     "value_examples",
+    "sandbox_value_examples",
     "write_value_examples",
     "read_value_examples",
     "ValueTrainer",
@@ -113,6 +114,25 @@ def value_examples(theorems: Iterable[Theorem], results: Iterable[SearchResult],
                                               depth=depth, seed=rng.randrange(2**31)))
             out[(theorem.name, value_text(state))] = ValueExample(value_text(state), label, "rollouts", theorem.name)
     return list(out.values())
+
+
+def sandbox_value_examples(split: str, *, limit: int | None = None, tokens: int = 256, seed: int = 0) -> list[ValueExample]:
+    """Labelled states of sandbox split ``split`` (never ``test``): best-first searches with
+    the model-free baseline under ``tokens`` generated tokens each, labelled by
+    ``value_examples`` (open states by rollouts of the baseline at temperature 1)."""
+    from prover.agent import Agent
+    from prover.baseline import BaselineProposer
+    from prover.data import load_dataset
+    from prover.training.data import TestSplitRefused
+    from propsandbox import SandboxEnvironment
+
+    if split == "test":
+        raise TestSplitRefused("value-model data from sandbox:test would leak the held-out split; use train or valid")
+    data = load_dataset(f"sandbox:{split}").limit(limit)
+    agent = Agent(env=SandboxEnvironment(), proposer=BaselineProposer())
+    run = agent.run(data, policy=BestFirst(k=4), budget=Budget(max_tokens=tokens), seed=seed)
+    return value_examples(data.theorems, run.results, env=agent.env, rollout_proposer=BaselineProposer(temperature=1.0),
+                          seed=seed)
 
 
 def write_value_examples(path: Path, examples: Sequence[ValueExample]) -> None:

@@ -124,3 +124,13 @@ def test_the_cli_searches_with_a_value_model_directory(tmp_path):
     assert result.exit_code == 0, result.output
     refused = CliRunner().invoke(cli, ["prove", statement, "--value", str(tmp_path / "none")])
     assert refused.exit_code == 2 and "no value model directory" in refused.output
+
+
+def test_sandbox_value_data_never_comes_from_the_test_split():
+    from prover.training.data import TestSplitRefused
+    from prover.training.value import sandbox_value_examples
+
+    with pytest.raises(TestSplitRefused):
+        sandbox_value_examples("test")
+    examples = sandbox_value_examples("valid", limit=2, tokens=32)
+    assert examples and {e.theorem for e in examples} <= {"sb_valid_0001", "sb_valid_0002"}
