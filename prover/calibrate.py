@@ -38,13 +38,14 @@ DEFAULT_GRIDS: dict[str, tuple[Strategy, ...]] = {
     ),
     "proof": (
         Strategy("pass-n", {"n": 10_000, "per_call": 8}),
-        Strategy("revise", {"n": 10_000, "depth": 2}),
-        Strategy("revise", {"n": 10_000, "depth": 4}),
-        Strategy("revise", {"n": 10_000, "depth": 8}),
+        Strategy("revise", {"n": 10_000, "depth": 2, "concurrent": 2}),
+        Strategy("revise", {"n": 10_000, "depth": 4, "concurrent": 2}),
+        Strategy("revise", {"n": 10_000, "depth": 8, "concurrent": 2}),
     ),
 }
 """Strategies measured when no grid is given, per proposer kind: their sample counts are
-large so that the token budget, not the strategy, ends each search."""
+large so that the token budget, not the strategy, ends each search; revision chains run
+two at a time, so that small budgets still reach the chains' later rounds."""
 
 
 @dataclass(frozen=True)
