@@ -49,6 +49,9 @@ __all__ = [
     "read_value_examples",
     "ValueTrainer",
     "value_trainer",
+    "load_value_examples",
+    "value_task",
+    "value_model",
     "train_value_model",
     "ValueReport",
     "evaluate_value",
@@ -174,6 +177,44 @@ def value_trainer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, ex
     """A ``ValueTrainer`` over ``examples`` (padded batches of state texts and soft labels)."""
     return ValueTrainer(model=model, args=args, train_dataset=_Examples(examples, tokenizer, max_tokens),
                         data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
+
+
+def load_value_examples(spec: str) -> list[ValueExample]:
+    """Labelled states from ``sandbox:<split>`` (searched and labelled here) or a JSONL file
+    written by ``write_value_examples``."""
+    if spec.startswith("sandbox:"):
+        return sandbox_value_examples(spec.split(":", 1)[1])
+    return read_value_examples(Path(spec))
+
+
+def value_task(config: TrainingArguments, *, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+               traces: object = None, eval_traces: object = None, callbacks: Sequence = ()) -> ValueTrainer:
+    """The ``value`` training task (``prover train --task value``): a ``ValueTrainer`` over
+    the labelled states of ``config.train_data`` (and ``config.eval_data`` when set), states
+    truncated to ``config.max_prompt_tokens``; the tactic task's ``traces`` do not apply."""
+    limit = config.max_prompt_tokens
+    evaluation = _Examples(load_value_examples(config.eval_data), tokenizer, limit) if config.eval_data else None
+    return ValueTrainer(model=model, args=config, train_dataset=_Examples(load_value_examples(config.train_data), tokenizer, limit),
+                        eval_dataset=evaluation, data_collator=DataCollatorWithPadding(tokenizer),
+                        processing_class=tokenizer, callbacks=list(callbacks))
+
+
+def value_model(config: TrainingArguments) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The classifier a value run trains: ``config.model_name_or_path`` (any causal LM
+    checkpoint) given a fresh one-logit head, or a from-scratch ``config.model_size`` one."""
+    if config.model_name_or_path is None:
+        set_seed(config.seed)
+        tokenizer = new_tokenizer()
+        return build_value_model(SCRATCH_SIZES[config.model_size], tokenizer), tokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForSequenceClassification.from_pretrained(
+        config.model_name_or_path, num_labels=1, problem_type="multi_label_classification",
+        pad_token_id=tokenizer.pad_token_id)
+    return model, tokenizer
 
 
 def train_value_model(examples: Sequence[ValueExample], out: Path, *, size: str = "tiny", max_steps: int = 300,

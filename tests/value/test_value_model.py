@@ -134,3 +134,20 @@ def test_sandbox_value_data_never_comes_from_the_test_split():
         sandbox_value_examples("test")
     examples = sandbox_value_examples("valid", limit=2, tokens=32)
     assert examples and {e.theorem for e in examples} <= {"sb_valid_0001", "sb_valid_0002"}
+
+
+def test_a_causal_lm_checkpoint_gets_a_scalar_head(tmp_path):
+    """Any causal LM directory (the layout both generation backends read) becomes a value
+    model to fine-tune: the same weights under a fresh one-logit head."""
+    from types import SimpleNamespace
+
+    from prover.models import SCRATCH_SIZES, build_scratch_model, new_tokenizer
+    from prover.training.value import value_model
+
+    tokenizer = new_tokenizer()
+    build_scratch_model(SCRATCH_SIZES["tiny"], "causal", tokenizer).save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    model, loaded = value_model(SimpleNamespace(model_name_or_path=str(tmp_path / "lm"), model_size="tiny", seed=0))
+    assert model.config.num_labels == 1 and model.config.problem_type == "multi_label_classification"
+    scores = TransformersValue(model, loaded).evaluate([ProofState(goals=("⊢ True",)), ProofState(goals=("p : Prop\n⊢ p",))])
+    assert len(scores) == 2 and all(0 < s < 1 for s in scores)
