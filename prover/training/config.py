@@ -24,6 +24,7 @@ from typing import Literal
 
 import torch
 from transformers import TrainingArguments
+from transformers.integrations import get_available_reporting_integrations
 
 from prover.config import ConfigError, load_config
 from prover.models import SCRATCH_SIZES, get_format
@@ -93,7 +94,6 @@ class DCOConfig(TrainingArguments):
                 problem = type_problem(getattr(self, f.name), hints[f.name], f.metadata.get("min"))
                 if problem is not None:
                     raise ValueError(f"{f.name} {problem}, got {getattr(self, f.name)!r}")
-        self.loss  # LossConfig validates the loss fields
         get_format(self.prompt_format)
         if self.model_name_or_path is None and self.model_size not in SCRATCH_SIZES:
             raise ValueError(f"model_size must be one of {', '.join(SCRATCH_SIZES)}, got {self.model_size!r}")
@@ -102,9 +102,14 @@ class DCOConfig(TrainingArguments):
             self.eval_strategy = "steps"  # held-out data means: evaluate it (every eval_steps, default logging_steps)
         if self.lora_r and importlib.util.find_spec("peft") is None:
             raise ValueError("lora_r > 0 needs peft: pip install 'lean-prover-agent[lora]'")
+        if self.load_in_4bit and not self.lora_r:
+            raise ValueError("load_in_4bit (QLoRA) trains adapters on a frozen 4-bit model: set lora_r > 0")
         if self.load_in_4bit and (importlib.util.find_spec("bitsandbytes") is None or not torch.cuda.is_available()):
             raise ValueError("load_in_4bit (QLoRA) needs a CUDA GPU and bitsandbytes: pip install 'lean-prover-agent[lora]' bitsandbytes")
         super().__post_init__()
+        missing = sorted(set(self.report_to) - set(get_available_reporting_integrations()))
+        if missing:
+            raise ValueError(f"report_to {', '.join(missing)}: not installed here (pip install {' '.join(missing)})")
 
     def _check_device(self) -> None:
         cuda = torch.cuda.is_available()

@@ -42,6 +42,8 @@ def test_every_dco_field_is_documented_in_the_config_reference():
     ([("fp16", True), ("bf16", True)], "fp16"),
     ([("learning_rate", "fast")], "learning_rate must be a finite number"),
     ([("nonsense", 1)], "unknown key(s): nonsense"),
+    ([("load_in_4bit", True)], "load_in_4bit (QLoRA) trains adapters on a frozen 4-bit model: set lora_r > 0"),
+    ([("report_to", "wandb")], "report_to wandb: not installed here (pip install wandb)"),
 ])
 def test_a_bad_value_is_a_config_error_naming_the_field(assignments, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
