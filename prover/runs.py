@@ -8,6 +8,7 @@ and ``--resume`` continues where it stopped. This module alone knows the file na
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from math import comb
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, TypeVar
 
 from prover.data.jsonl import write_text_atomically
 from search import SearchJob, SearchResult
@@ -29,12 +30,15 @@ __all__ = [
     "MANIFEST_FILE",
     "RunError",
     "AttemptRecord",
+    "CheckRecord",
     "Run",
     "RunStore",
     "build_manifest",
     "load_records",
     "pass_at_k",
 ]
+
+_R = TypeVar("_R")
 
 RESULTS_SCHEMA = 1
 RESULTS_FILE = "results.jsonl"
@@ -94,17 +98,55 @@ class AttemptRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str) -> "AttemptRecord":
-        schema = data.get("schema")
-        if schema != RESULTS_SCHEMA:
-            raise RunError(f"{where}: results schema {schema!r} is not supported (this version reads {RESULTS_SCHEMA}); rerun into a new --out")
-        try:
-            return cls(**{**data, "findings": tuple(data.get("findings", ()))})
-        except TypeError as exc:
-            raise RunError(f"{where}: not a results record ({exc})") from None
+        return _from_dict(cls, data, where, ("findings",))
 
 
-def load_records(path: Path) -> list[AttemptRecord]:
-    """Read a results file; a torn last line (a run killed mid-write) is ignored."""
+@dataclass(frozen=True)
+class CheckRecord:
+    """The verdict on one proof that ``prover check`` read, as stored in ``results.jsonl``.
+
+    ``index`` counts earlier proofs of the same ``name`` in the input (several attempts
+    per theorem are common in model outputs); ``status`` is ``ok``, ``failed`` or
+    ``skipped`` (a term-mode proof); ``failure`` one of ``lean_env.FAILURES``; messages
+    carry Lean's positions in the checked source."""
+
+    name: str
+    index: int
+    status: str
+    source: str | None = None
+    checker: str = ""
+    failure: str = ""
+    reason: str = ""
+    messages: tuple[str, ...] = ()
+    axioms: tuple[str, ...] | None = None
+    seconds: float = 0.0
+    schema: int = RESULTS_SCHEMA
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.name, self.index)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str) -> "CheckRecord":
+        record = _from_dict(cls, data, where, ("messages",))
+        return dataclasses.replace(record, axioms=None if record.axioms is None else tuple(record.axioms))
+
+
+def _from_dict(cls: type[_R], data: dict[str, Any], where: str, tuples: tuple[str, ...]) -> _R:
+    schema = data.get("schema")
+    if schema != RESULTS_SCHEMA:
+        raise RunError(f"{where}: results schema {schema!r} is not supported (this version reads {RESULTS_SCHEMA}); rerun into a new --out")
+    try:
+        return cls(**{**data, **{name: tuple(data.get(name, ())) for name in tuples}})
+    except TypeError as exc:
+        raise RunError(f"{where}: not a results record ({exc})") from None
+
+
+def load_records(path: Path, record_type: type[_R] = AttemptRecord) -> list[_R]:  # type: ignore[assignment]
+    """Read a results file of ``record_type`` records; a torn last line (a run killed mid-write) is ignored."""
     records = []
     lines = path.read_text(encoding="utf-8").split("\n")
     for number, line in enumerate(lines, start=1):
@@ -116,7 +158,7 @@ def load_records(path: Path) -> list[AttemptRecord]:
             if number == len(lines) or all(not rest.strip() for rest in lines[number:]):
                 break
             raise RunError(f"{path}:{number}: corrupt results line") from None
-        records.append(AttemptRecord.from_dict(data, f"{path}:{number}"))
+        records.append(record_type.from_dict(data, f"{path}:{number}"))
     return records
 
 
@@ -157,18 +199,19 @@ def build_manifest(*, config: dict[str, Any], dataset: dict[str, Any], argv: Ite
 
 class RunStore:
     """A run directory: writes the manifest once, appends records durably, and knows
-    which (theorem, attempt) pairs are already finished."""
+    which records (by ``key``: (theorem, attempt), or (name, index) for ``CheckRecord``)
+    are already finished."""
 
-    def __init__(self, directory: Path, *, resume: bool):
+    def __init__(self, directory: Path, *, resume: bool, record_type: type = AttemptRecord):
         self.directory = Path(directory)
         self.results_path = self.directory / RESULTS_FILE
         self.manifest_path = self.directory / MANIFEST_FILE
         self._resume = resume
-        self.records: list[AttemptRecord] = []
+        self.records: list = []
         if self.results_path.exists():
             if not resume:
                 raise RunError(f"{self.directory} already holds results; pass --resume to continue it or choose another --out")
-            self.records = load_records(self.results_path)
+            self.records = load_records(self.results_path, record_type)
         self._file = None
 
     @property
@@ -198,7 +241,7 @@ class RunStore:
         if data and not data.endswith(b"\n"):
             self.results_path.write_bytes(data[: data.rfind(b"\n") + 1])
 
-    def append(self, record: AttemptRecord) -> None:
+    def append(self, record: AttemptRecord | CheckRecord) -> None:
         """Write one record and force it to disk before returning."""
         assert self._file is not None, "RunStore.open() first"
         self._file.write(record.to_json() + "\n")

@@ -32,11 +32,16 @@ __all__ = ["command"]
 @click.option("--concurrency", type=int, default=None, help="Searches running at once.")
 @click.option("--on-bad-line", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
               help="What to do with a broken line in a JSONL dataset.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Spread the run over a Ray cluster: ADDRESS is its head (HOST:PORT), 'auto' (the cluster on this "
+                   "machine) or 'local' (start one here); alone, RAY_ADDRESS, else this machine's cluster, else a new "
+                   "local one. Actors and resources: [ray] in --config, docs/ray.md.")
 @search_options
 @user_errors
-def command(dataset, minif2f_path, out, resume, attempts, limit, concurrency, on_bad_line, **options) -> None:
+def command(dataset, minif2f_path, out, resume, attempts, limit, concurrency, on_bad_line, ray_address, **options) -> None:
     """Run a dataset in batch with crash-safe, resumable results."""
-    config = config_from_options(options, **{"run.attempts": attempts, "scheduler.max_concurrent": concurrency})
+    config = config_from_options(options, **{"run.attempts": attempts, "scheduler.max_concurrent": concurrency,
+                                             "ray.enabled": ray_address is not None or None, "ray.address": ray_address or None})
     skipped: list[str] = []
     data = load_dataset(dataset, minif2f_path=minif2f_path, on_bad_line=on_bad_line, skipped=skipped).limit(limit)
     for problem in skipped:
@@ -47,7 +52,11 @@ def command(dataset, minif2f_path, out, resume, attempts, limit, concurrency, on
     total = len(data.theorems) * config.run.attempts - len(previous)
     columns = (TextColumn("[bold]{task.fields[proved]} proved"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
-    with Agent.from_config(config, statement=data.theorems[0].statement) as agent, \
+    if config.ray.enabled:
+        from prover.distributed import RayAgent as agent_type
+    else:
+        agent_type = Agent
+    with agent_type.from_config(config, statement=data.theorems[0].statement) as agent, \
             Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("bench", total=total, proved=sum(r.proved for r in previous))
 

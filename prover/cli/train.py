@@ -37,7 +37,7 @@ Several processes: accelerate launch [--config_file configs/accelerate/...] -m p
 @click.option("--preset", help="Start from a preset's config file (sandbox-small: configs/sandbox-small.toml).")
 @click.option("--model", "model_path", help="Hub id or directory to fine-tune (default: a from-scratch model).")
 @click.option("--size", help="Shape of a from-scratch model (tiny, small, 100m).")
-@click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-whole-proof).")
+@click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-prover-v1.5, ...).")
 @click.option("--task", help="Training task (tactic).")
 @click.option("--data", "source", help="sandbox:<split> (the dataset syntax of bench), a LeanDojo .json or a whole-proof .jsonl file.")
 @click.option("--eval-data", help="Held-out data (same syntax) evaluated every --eval-steps; turns evaluation on.")
