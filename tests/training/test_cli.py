@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -108,6 +109,8 @@ def test_user_mistakes_are_one_line_errors(tmp_path, setup):
     ]
     if not torch.cuda.is_available():
         cases.append(([str(config), "--data", str(data), "--device", "cuda"], "no CUDA device is available"))
+    if importlib.util.find_spec("wandb") is None:
+        cases.append(([str(config), "--data", str(data), "--report-to", "wandb"], "report_to wandb: not installed here"))
     for args, message in cases:
         output = ["-o", str(tmp_path / "x")] if "-o" not in args else []
         result = runner.invoke(cli, ["train", *args, *output, "--no-progress"])
