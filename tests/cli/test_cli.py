@@ -148,7 +148,8 @@ def test_bench_killed_with_sigkill_resumes_to_the_same_results(tmp_path):
     report = invoke("report", str(tmp_path / "ref"), str(killed_dir), "--out", str(tmp_path / "report"))
     assert report.exit_code == 0, report.output
     text = (tmp_path / "report" / "report.md").read_text()
-    assert "| ref | best-first | 2 |" in text and "| killed | best-first | 2 |" in text
+    assert "| ref | best-first | k=8, alpha=0.0 |" in text and "| killed | best-first | k=8, alpha=0.0 |" in text
+    assert "identical (a deterministic setting, temperature 0)" in text
     assert (tmp_path / "report" / "budget_curve.png").exists() and (tmp_path / "report" / "pass_at_k.png").exists()
 
 
@@ -208,3 +209,4 @@ def test_bench_setup_error_leaves_no_run_behind(tmp_path, monkeypatch):
         result = invoke("bench", "--dataset", str(dataset), "--out", str(tmp_path / "run"))
         assert result.exit_code == 2 and "prover setup" in result.output, result.output
         assert not (tmp_path / "run" / RESULTS_FILE).exists()
+
