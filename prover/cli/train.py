@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -22,6 +23,14 @@ TRAIN_FLAGS: dict[str, str] = {
 """Each training flag and the config key it sets (``--set KEY=VALUE`` reaches every other key)."""
 
 
+def _training_length(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Note which of ``--max-steps``/``--epochs`` came last: click calls these callbacks in
+    command-line order, and the later one sets the training length."""
+    if value is not None:
+        ctx.meta["train.length"] = param.name
+    return value
+
+
 @click.command(name="train")
 @click.argument("config_file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--preset", help="Start from a named preset (sandbox-small).")
@@ -36,8 +45,10 @@ TRAIN_FLAGS: dict[str, str] = {
 @click.option("--warmup-steps", type=int)
 @click.option("--schedule", type=click.Choice(["cosine", "linear", "constant"]))
 @click.option("--batch-size", type=int, help="Units per optimizer step (pairs, or proofs for dco-proof).")
-@click.option("--max-steps", type=int)
-@click.option("--epochs", type=float)
+@click.option("--max-steps", type=int, callback=_training_length,
+              help="Optimizer steps to train for (of --max-steps and --epochs, the later one given wins).")
+@click.option("--epochs", type=float, callback=_training_length,
+              help="Passes over the data; replaces a preset's or config's max_steps (and an earlier --max-steps).")
 @click.option("--seed", type=int)
 @click.option("--device", help="cpu, cuda, cuda:1, ...")
 @click.option("--threads", type=int, help="CPU threads for torch (default: torch's choice).")
@@ -49,7 +60,9 @@ TRAIN_FLAGS: dict[str, str] = {
 @user_errors
 def command(config_file: str | None, preset: str | None, resume: str | None, progress: bool,
             assignments: tuple[str, ...], **flags: object) -> None:
-    """Train a tactic model; flags override CONFIG_FILE, which overrides --preset."""
+    """Train a tactic model; flags override CONFIG_FILE, which overrides --preset. Training
+    length: of --max-steps and --epochs the later one given wins; given neither, max_steps
+    wins over epochs as in TrainConfig."""
     from prover.config import override
     from prover.training import PRESETS, TrainConfig, Trainer, load_train_config
 
@@ -57,6 +70,8 @@ def command(config_file: str | None, preset: str | None, resume: str | None, pro
         raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     config = load_train_config(config_file, base=PRESETS[preset] if preset else TrainConfig())
     config = override(config, [(key, flags[flag]) for flag, key in TRAIN_FLAGS.items()])
+    if click.get_current_context().meta.get("train.length") == "epochs":
+        config = dataclasses.replace(config, max_steps=None)
     config = override(config, [parse_assignment(a, "--set") for a in assignments])
     started = time.perf_counter()
     trainer = Trainer(config, resume_from=resume)

@@ -210,3 +210,17 @@ def test_bench_setup_error_leaves_no_run_behind(tmp_path, monkeypatch):
         assert result.exit_code == 2 and "prover setup" in result.output, result.output
         assert not (tmp_path / "run" / RESULTS_FILE).exists()
 
+
+@pytest.mark.parametrize("argv, code", [
+    (["prove", DEMO], 0),
+    (["prove", "theorem hard (p q r s : Prop) : ((p → q) → (r → s)) → (p ∨ r) → (q ∨ s) ∨ p := by",
+      "--max-expansions", "1"], 1),
+    (["policies"], 0),
+])
+def test_a_closed_pipe_exits_as_if_the_output_had_been_read(argv, code):
+    # `prover prove ... | head -1`: the reader is gone before the command writes.
+    process = subprocess.Popen([*PROVER, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == code, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "Exception ignored" not in stderr

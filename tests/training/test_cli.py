@@ -74,3 +74,20 @@ def test_user_mistakes_are_one_line_errors(tmp_path, setup):
         result = runner.invoke(cli, [*args, "-o", str(tmp_path / "x"), "--no-progress"])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("length, steps", [
+    (["--epochs", "1"], "epoch"),                      # the preset's max_steps no longer hides --epochs
+    (["--max-steps", "2", "--epochs", "1"], "epoch"),  # the later one given wins
+    (["--epochs", "1", "--max-steps", "2"], 2),
+])
+def test_train_length_is_set_by_the_later_of_epochs_and_max_steps(length, steps, tmp_path, leandojo_records):
+    data = tmp_path / "train.json"
+    data.write_text(json.dumps(leandojo_records), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["train", "--preset", "sandbox-small", "--size", "tiny", "--format", "sandbox",
+                                      "--data", str(data), "--batch-size", "4", *length, "-o", str(tmp_path / "m"),
+                                      "--no-progress"])
+    assert result.exit_code == 0, result.output
+    done, total = result.output.split("trained ")[1].split(" steps")[0].split("/")
+    units = int(result.output.split("steps (")[1].split(" units")[0])
+    assert int(done) == int(total) == (-(-units // 4) if steps == "epoch" else steps), result.output
