@@ -16,6 +16,7 @@ blocking the run. This module alone knows the file names.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -25,12 +26,14 @@ import platform
 import socket
 import subprocess
 import time
+import types
+import typing
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from math import comb
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, TypeVar
 
 from lean_env import Theorem
 from search import SearchJob, SearchResult
@@ -45,6 +48,7 @@ __all__ = [
     "RESUMABLE_CHANGES",
     "RunError",
     "AttemptRecord",
+    "CheckRecord",
     "ResultsScan",
     "Run",
     "RunStore",
@@ -62,11 +66,14 @@ MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "lock"
 DAMAGED_FILE = "damaged.jsonl"
 SUPERSEDED_FILE = "superseded.jsonl"
-RESUMABLE_CHANGES = ("scheduler.*", "env.limits.workers", "run.attempts (more)", "dataset.count (more)")
-"""Settings ``--resume`` accepts a change of: how searches are scheduled (a query's seed does
-not depend on batching or concurrency) and growing the run. Any other change is refused."""
+RESUMABLE_CHANGES = ("scheduler.*", "ray.*", "env.limits.workers", "run.attempts (more)", "dataset.count (more)")
+"""Settings ``--resume`` accepts a change of: how and where searches are scheduled (a query's
+seed does not depend on batching or concurrency, and a search on a Ray worker records what
+it records locally, so the cluster's address, actor counts and resources cannot alter a
+finished record) and growing the run. Any other change is refused."""
 
 _STATUSES = ("proved", "failed", "budget", "error")
+_R = TypeVar("_R")
 
 
 class RunError(ValueError):
@@ -77,30 +84,57 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _record_problem(data: Mapping[str, Any]) -> str | None:
-    """Why ``data`` is not a results record (``None`` when it is one)."""
-    required = {"theorem": str, "attempt": int, "seed": int, "status": str}
-    optional = {"proof": str, "split": str, "category": str, "error": str}
-    for key, kind in required.items():
-        value = data.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            return f"field {key!r} missing or not {kind.__name__}"
-    if data["attempt"] < 0 or data["status"] not in _STATUSES:
-        return "bad attempt or status"
-    for key, kind in optional.items():
-        if data.get(key) is not None and not isinstance(data[key], kind):
-            return f"field {key!r} is not {kind.__name__}"
-    if not isinstance(data.get("verified", False), bool):
-        return "field 'verified' is not a boolean"
-    for key in ("spent", "timings"):
-        table = data.get(key, {})
-        if not isinstance(table, dict) or not all(isinstance(k, str) and _number(v) for k, v in table.items()):
-            return f"field {key!r} is not a table of numbers"
-    findings = data.get("findings", [])
-    if not isinstance(findings, list) or not all(isinstance(f, str) for f in findings):
-        return "field 'findings' is not a list of texts"
-    unknown = set(data) - set(AttemptRecord.__dataclass_fields__)
-    return f"unknown field(s) {', '.join(sorted(unknown))}" if unknown else None
+def _fits(value: object, hint: Any) -> bool:
+    """Whether a JSON value can stand for a record field of type ``hint``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if origin is dict:
+        return isinstance(value, dict) and all(_fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items())
+    if origin is tuple:
+        return isinstance(value, list) and all(_fits(item, args[0]) for item in value)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return _number(value)
+    return isinstance(value, hint) and (hint is bool or not isinstance(value, bool))
+
+
+def _record_problem(cls: type, data: Mapping[str, Any], *, counter: str, statuses: tuple[str, ...]) -> str | None:
+    """Why ``data`` is not a record of ``cls`` (``None`` when it is one): each field of the
+    type the dataclass declares, ``counter`` not negative, ``status`` one of ``statuses``."""
+    hints = typing.get_type_hints(cls)
+    for spec in dataclasses.fields(cls):
+        if spec.name not in data:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                return f"field {spec.name!r} missing"
+        elif not _fits(data[spec.name], hints[spec.name]):
+            hint = hints[spec.name]
+            return f"field {spec.name!r} is not {hint.__name__ if isinstance(hint, type) else hint}"
+    unknown = set(data) - {spec.name for spec in dataclasses.fields(cls)}
+    if unknown:
+        return f"unknown field(s) {', '.join(sorted(unknown))}"
+    if data[counter] < 0 or data["status"] not in statuses:
+        return f"bad {counter} or status"
+    return None
+
+
+def _from_dict(cls: type[_R], data: Any, where: str, *, counter: str, statuses: tuple[str, ...]) -> _R:
+    """The record of ``cls`` that ``data`` holds: ``RunError`` for another schema version,
+    ``ValueError`` naming the problem for anything else that is not such a record."""
+    if not isinstance(data, dict):
+        raise ValueError(f"not a JSON object but {type(data).__name__}")
+    schema = data.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise ValueError("no results schema number")
+    if schema != RESULTS_SCHEMA:
+        raise RunError(f"{where}: results schema {schema!r} is not supported (this version reads {RESULTS_SCHEMA}); rerun into a new --out")
+    problem = _record_problem(cls, data, counter=counter, statuses=statuses)
+    if problem is not None:
+        raise ValueError(problem)
+    tuples = {spec.name: tuple(data[spec.name]) for spec in dataclasses.fields(cls)
+              if isinstance(data.get(spec.name), list)}
+    return cls(**{**data, **tuples})
 
 
 @dataclass(frozen=True)
@@ -152,19 +186,42 @@ class AttemptRecord:
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> "AttemptRecord":
-        """The record ``data`` holds: ``RunError`` for another schema version, ``ValueError``
-        naming the problem for anything else that is not a record."""
-        if not isinstance(data, dict):
-            raise ValueError(f"not a JSON object but {type(data).__name__}")
-        schema = data.get("schema")
-        if not isinstance(schema, int) or isinstance(schema, bool):
-            raise ValueError("no results schema number")
-        if schema != RESULTS_SCHEMA:
-            raise RunError(f"{where}: results schema {schema!r} is not supported (this version reads {RESULTS_SCHEMA}); rerun into a new --out")
-        problem = _record_problem(data)
-        if problem is not None:
-            raise ValueError(problem)
-        return cls(**{**data, "findings": tuple(data.get("findings", ()))})
+        """The record ``data`` holds (see ``_from_dict``)."""
+        return _from_dict(cls, data, where, counter="attempt", statuses=_STATUSES)
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """The verdict on one proof that ``prover check`` read, as stored in ``results.jsonl``.
+
+    ``index`` counts earlier proofs of the same ``name`` in the input (several attempts
+    per theorem are common in model outputs); ``status`` is ``ok``, ``failed`` or
+    ``skipped`` (a term-mode proof); ``failure`` one of ``lean_env.FAILURES``; messages
+    carry Lean's positions in the checked source."""
+
+    name: str
+    index: int
+    status: str
+    source: str | None = None
+    checker: str = ""
+    failure: str = ""
+    reason: str = ""
+    messages: tuple[str, ...] = ()
+    axioms: tuple[str, ...] | None = None
+    seconds: float = 0.0
+    schema: int = RESULTS_SCHEMA
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.name, self.index)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> "CheckRecord":
+        """The record ``data`` holds (see ``_from_dict``)."""
+        return _from_dict(cls, data, where, counter="index", statuses=("ok", "failed", "skipped"))
 
 
 # ---------------------------------------------------------------------------- reading results
@@ -193,17 +250,18 @@ class ResultsScan:
         return f"{path}: {len(self.damaged)} line(s) that are not records skipped ({shown}{more})"
 
 
-def scan_results(path: Path) -> ResultsScan:
-    """Read a results file, tolerating damage: a line that is not a valid record is listed
-    in ``damaged`` instead of stopping the read. Records of another schema version raise
-    ``RunError``; so does a file that cannot be read."""
+def scan_results(path: Path, record_type: type = AttemptRecord) -> ResultsScan:
+    """Read a results file of ``record_type`` records (``AttemptRecord`` or ``CheckRecord``),
+    tolerating damage: a line that is not a valid record is listed in ``damaged`` instead
+    of stopping the read. Records of another schema version raise ``RunError``; so does a
+    file that cannot be read."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         return ResultsScan()
     except OSError as exc:
         raise RunError(f"cannot read {path}: {exc.strerror or exc}") from None
-    records: list[AttemptRecord] = []
+    records: list[Any] = []
     lines: list[bytes] = []
     damaged: list[tuple[int, str, bytes]] = []
     seen: dict[tuple[str, int], int] = {}
@@ -211,7 +269,7 @@ def scan_results(path: Path) -> ResultsScan:
         if not raw.strip():
             continue
         try:
-            record = AttemptRecord.from_dict(json.loads(raw.decode("utf-8")), f"{path}:{number}")
+            record = record_type.from_dict(json.loads(raw.decode("utf-8")), f"{path}:{number}")
         except UnicodeDecodeError:
             damaged.append((number, "not UTF-8 text", raw))
             continue
@@ -222,7 +280,7 @@ def scan_results(path: Path) -> ResultsScan:
             damaged.append((number, problem, raw))
             continue
         if record.key in seen:
-            damaged.append((number, f"duplicate of line {seen[record.key]} ({record.theorem!r}, attempt {record.attempt})", raw))
+            damaged.append((number, f"duplicate of line {seen[record.key]} ({record.key[0]!r}, {record.key[1]})", raw))
             continue
         seen[record.key] = number
         records.append(record)
@@ -230,9 +288,9 @@ def scan_results(path: Path) -> ResultsScan:
     return ResultsScan(tuple(records), tuple(lines), tuple(damaged), terminated=not data or data.endswith(b"\n"))
 
 
-def load_records(path: Path) -> list[AttemptRecord]:
-    """The valid records of a results file (see ``scan_results``)."""
-    return list(scan_results(path).records)
+def load_records(path: Path, record_type: type[_R] = AttemptRecord) -> list[_R]:  # type: ignore[assignment]
+    """The valid ``record_type`` records of a results file (see ``scan_results``)."""
+    return list(scan_results(path, record_type).records)
 
 
 def _replace_durably(path: Path, data: bytes) -> None:
@@ -344,7 +402,7 @@ def _show(value: object) -> str:
 
 def _resumable(key: str, old: object, new: object) -> bool:
     """Whether a resumed run may change setting ``key`` from ``old`` to ``new``."""
-    if key.startswith("scheduler.") or key == "env.limits.workers" or old is _UNSET:
+    if key.startswith(("scheduler.", "ray.")) or key == "env.limits.workers" or old is _UNSET:
         return True
     if key == "run.attempts":
         return isinstance(old, int) and isinstance(new, int) and new > old
@@ -479,7 +537,8 @@ class _RunLock:
 
 class RunStore:
     """A run directory: checks or writes the manifest, appends records durably, and knows
-    which (theorem, attempt) pairs are already finished.
+    which records are already finished (by ``key``: (theorem, attempt), or (name, index)
+    for the ``CheckRecord`` verdicts of ``prover check``).
 
     ``open`` takes the directory's lock, which ``close`` releases. With ``resume`` the
     records already there count as finished and the manifest must agree with the new one
@@ -489,7 +548,8 @@ class RunStore:
     keeps its history under ``resumes``).
     """
 
-    def __init__(self, directory: Path, *, resume: bool, rerun_changed: bool = False):
+    def __init__(self, directory: Path, *, resume: bool, rerun_changed: bool = False,
+                 record_type: type = AttemptRecord):
         self.directory = Path(directory)
         self.results_path = self.directory / RESULTS_FILE
         self.manifest_path = self.directory / MANIFEST_FILE
@@ -498,13 +558,14 @@ class RunStore:
         self._lock = _RunLock(self.directory)
         self._file = None
         self._size = 0
-        self.records: list[AttemptRecord] = []
+        self._record_type = record_type
+        self.records: list = []
         self.notices: list[str] = []
         self.manifest: dict[str, Any] = {}
         if self.results_path.exists():
             if not resume:
                 raise RunError(f"{self.directory} already holds results; pass --resume to continue it or choose another --out")
-            self.records = load_records(self.results_path)
+            self.records = load_records(self.results_path, record_type)
         self._lock.probe()
 
     @property
@@ -526,12 +587,12 @@ class RunStore:
             raise
 
     def _open_locked(self, manifest: dict[str, Any]) -> None:
-        scan = scan_results(self.results_path)
+        scan = scan_results(self.results_path, self._record_type)
         if (scan.records or scan.damaged) and not self._resume:
             raise RunError(f"{self.directory} already holds results; pass --resume to continue it or choose another --out")
         superseded: set[str] = set()
         if self._resume and self.manifest_path.exists():
-            finished = {record.theorem for record in scan.records}
+            finished = {record.key[0] for record in scan.records}
             manifest, superseded, notes = _reconcile(_read_manifest(self.manifest_path), manifest, finished,
                                                      rerun_changed=self._rerun_changed, where=self.directory)
             self.notices.extend(notes)
@@ -543,7 +604,7 @@ class RunStore:
             self._size = self._file.tell()
         except OSError as exc:
             raise RunError(f"cannot write run directory {self.directory}: {exc.strerror or exc}") from None
-        self.records = [record for record in scan.records if record.theorem not in superseded]
+        self.records = [record for record in scan.records if record.key[0] not in superseded]
         self.manifest = manifest
 
     def _set_aside(self, scan: ResultsScan, superseded: set[str]) -> None:
@@ -554,15 +615,15 @@ class RunStore:
                                   ensure_ascii=False) + "\n" for number, problem, raw in scan.damaged)
             _append_durably(self.directory / DAMAGED_FILE, "".join(entries).encode("utf-8"))
             self.notices.append(f"{scan.describe(self.results_path)}; moved to {DAMAGED_FILE}")
-        old = [line for record, line in zip(scan.records, scan.lines) if record.theorem in superseded]
+        old = [line for record, line in zip(scan.records, scan.lines) if record.key[0] in superseded]
         if old:
             _append_durably(self.directory / SUPERSEDED_FILE, b"".join(line + b"\n" for line in old))
             self.notices.append(f"{self.directory}: {len(superseded)} changed theorem(s) will be proved again "
                                 f"({', '.join(sorted(superseded)[:3])}); their {len(old)} old record(s) moved to {SUPERSEDED_FILE}")
-        kept = (line + b"\n" for record, line in zip(scan.records, scan.lines) if record.theorem not in superseded)
+        kept = (line + b"\n" for record, line in zip(scan.records, scan.lines) if record.key[0] not in superseded)
         _replace_durably(self.results_path, b"".join(kept))
 
-    def append(self, record: AttemptRecord) -> None:
+    def append(self, record: AttemptRecord | CheckRecord) -> None:
         """Write one record and force it to disk before returning. A failed write (a full
         disk) is rolled back to the last complete record and raises ``RunError``."""
         if self._file is None:

@@ -27,8 +27,8 @@ __all__ = ["command", "summary_line"]
               help="MiniF2F JSONL (default: the catalogue downloaded by 'prover data minif2f').")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run directory.")
 @click.option("--resume", is_flag=True,
-              help="Continue a run in --out, skipping finished (theorem, attempt) pairs; only --concurrency, more "
-                   "--attempts and a larger --limit may differ from the run's settings.")
+              help="Continue a run in --out, skipping finished (theorem, attempt) pairs; only --concurrency, --ray and "
+                   "[ray] settings, more --attempts and a larger --limit may differ from the run's settings.")
 @click.option("--rerun-changed", is_flag=True,
               help="With --resume: prove again the theorems whose statement changed since the run (their old "
                    "records are moved to superseded.jsonl) instead of refusing.")
@@ -37,12 +37,17 @@ __all__ = ["command", "summary_line"]
 @click.option("--concurrency", type=int, default=None, help="Searches running at once.")
 @click.option("--on-bad-line", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
               help="What to do with a broken line in a JSONL dataset.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Spread the run over a Ray cluster: ADDRESS is its head (HOST:PORT), 'auto' (the cluster on this "
+                   "machine) or 'local' (start one here); alone, RAY_ADDRESS, else this machine's cluster, else a new "
+                   "local one. Actors and resources: [ray] in --config, docs/ray.md.")
 @search_options
 @user_errors
 def command(dataset, minif2f_path, out, resume, rerun_changed, attempts, limit, concurrency, on_bad_line,
-            **options) -> None:
+            ray_address, **options) -> None:
     """Run a dataset in batch with crash-safe, resumable results."""
-    config = config_from_options(options, **{"run.attempts": attempts, "scheduler.max_concurrent": concurrency})
+    config = config_from_options(options, **{"run.attempts": attempts, "scheduler.max_concurrent": concurrency,
+                                             "ray.enabled": ray_address is not None or None, "ray.address": ray_address or None})
     skipped: list[str] = []
     data = load_dataset(dataset, minif2f_path=minif2f_path, on_bad_line=on_bad_line, skipped=skipped).limit(limit)
     for problem in skipped:
@@ -55,7 +60,11 @@ def command(dataset, minif2f_path, out, resume, rerun_changed, attempts, limit, 
     total = len(data.theorems) * config.run.attempts - len(previous)
     columns = (TextColumn("[bold]{task.fields[proved]} proved"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
-    with Agent.from_config(config, statement=data.theorems[0].statement) as agent, \
+    if config.ray.enabled:
+        from prover.distributed import RayAgent as agent_type
+    else:
+        agent_type = Agent
+    with agent_type.from_config(config, statement=data.theorems[0].statement) as agent, \
             Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("bench", total=total, proved=sum(r.proved for r in previous))
 

@@ -16,6 +16,7 @@ __all__ = ["cli", "main"]
 
 _COMMANDS: dict[str, tuple[str, str]] = {
     "prove": ("prover.cli.prove", "Prove one theorem."),
+    "check": ("prover.cli.check", "Verify proofs you already have (.lean files or JSONL)."),
     "bench": ("prover.cli.bench", "Run a dataset split in batch, with crash-safe results."),
     "report": ("prover.cli.report", "Summarise and compare benchmark runs."),
     "policies": ("prover.cli.policies", "List the search policies and their parameters."),

@@ -64,8 +64,8 @@ def test_not_proved_exits_1_with_partial_state():
     (["prove", DEMO, "--model", "/no/such/model"], "/no/such/model"),
     (["prove", "theorem t (x : Nat) : x = x := by", "--env", "auto"], "prover setup"),
     (["prove", "--minif2f", "no_such_theorem", "--minif2f-path", "../shared/datasets/minif2f/minif2f_lean4.jsonl"], "unknown MiniF2F"),
-    (["bench", "--dataset", "nope", "--out", "/tmp/x"], "unknown dataset 'nope': use sandbox:train|valid|test"),
-    (["bench", "--dataset", "sandbox:dev", "--out", "/tmp/x"], "unknown sandbox split 'dev'"),
+    (["bench", "--dataset", "nope", "--out", "/nonexistent/prover-test-run"], "unknown dataset 'nope': use sandbox:train|valid|test"),
+    (["bench", "--dataset", "sandbox:dev", "--out", "/nonexistent/prover-test-run"], "unknown sandbox split 'dev'"),
     (["prove", DEMO, "--env", "leandojo"], "leandojo_repo"),
     (["policies", "dfs"], "unknown search policy 'dfs'"),
 ])
@@ -82,7 +82,7 @@ def test_policies_lists_every_parameter_from_the_definitions():
     result = invoke("policies")
     assert result.exit_code == 0
     for line in ("best-first (tactic proposer)", "  alpha: float = 0.0", "pass-n (proof proposer)",
-                 "  per_call: int = 8", "  value: callable | None = None"):
+                 "  per_call: int = 8", "  reward: auto|value|intrinsic = auto", "  value_weight: float = 1.0"):
         assert line in result.output
 
 
@@ -148,7 +148,7 @@ def test_bench_killed_with_sigkill_resumes_to_the_same_results(tmp_path):
     report = invoke("report", str(tmp_path / "ref"), str(killed_dir), "--out", str(tmp_path / "report"))
     assert report.exit_code == 0, report.output
     text = (tmp_path / "report" / "report.md").read_text()
-    assert "| ref | best-first | k=8, alpha=0.0 |" in text and "| killed | best-first | k=8, alpha=0.0 |" in text
+    assert "| ref | best-first | k=8, alpha=0.0, value_weight=1.0 |" in text and "| killed | best-first | k=8, alpha=0.0, value_weight=1.0 |" in text
     assert "identical (a deterministic setting, temperature 0)" in text
     assert (tmp_path / "report" / "budget_curve.png").exists() and (tmp_path / "report" / "pass_at_k.png").exists()
 

@@ -14,9 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from prover.cli.main import cli
 from prover.runs import (
     DAMAGED_FILE,
     LOCK_FILE,
@@ -34,13 +32,6 @@ from prover.runs import (
 PROVER = [sys.executable, "-m", "prover.cli"]
 TAUTOLOGY = "theorem {name} (p q : Prop) : p ∧ q → q ∧ p := by"
 NOT_A_THEOREM = "theorem {name} (p q : Prop) : p → q := by"
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def dataset(path: Path, count: int = 4, *, broken: tuple[str, ...] = ()) -> Path:
@@ -80,7 +71,7 @@ def test_a_second_store_on_a_directory_in_use_is_refused_naming_the_holder(tmp_p
     assert (tmp_path / LOCK_FILE).read_text() == ""  # released cleanly
 
 
-def test_a_second_bench_on_a_busy_out_is_one_line_exit_2_and_the_report_stays_right(tmp_path):
+def test_a_second_bench_on_a_busy_out_is_one_line_exit_2_and_the_report_stays_right(tmp_path, invoke):
     data = dataset(tmp_path / "d.jsonl", 30)
     out = tmp_path / "run"
     args = ["bench", "--dataset", str(data), "--attempts", "2", "--concurrency", "1", "--out", str(out)]
@@ -122,7 +113,7 @@ def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
 # ---------------------------------------------------------------------------- resume rules
 
 
-def test_resume_refuses_a_changed_theorem_by_name_or_reruns_just_it(tmp_path):
+def test_resume_refuses_a_changed_theorem_by_name_or_reruns_just_it(tmp_path, invoke):
     data = dataset(tmp_path / "d.jsonl", 4)
     out = tmp_path / "run"
     assert invoke("bench", "--dataset", str(data), "--out", str(out)).exit_code == 0
@@ -141,7 +132,7 @@ def test_resume_refuses_a_changed_theorem_by_name_or_reruns_just_it(tmp_path):
     assert invoke("bench", "--dataset", str(data), "--out", str(out), "--rerun-changed").exit_code == 2
 
 
-def test_resume_accepts_concurrency_more_attempts_and_a_larger_limit(tmp_path):
+def test_resume_accepts_concurrency_more_attempts_and_a_larger_limit(tmp_path, invoke):
     out = tmp_path / "run"
     base = ["bench", "--dataset", "sandbox:valid", "--max-expansions", "20", "--out", str(out)]
     assert invoke(*base, "--limit", "3").exit_code == 0
@@ -150,6 +141,20 @@ def test_resume_accepts_concurrency_more_attempts_and_a_larger_limit(tmp_path):
     assert len(records(out)) == 10
     changed = json.loads((out / MANIFEST_FILE).read_text())["resumes"][-1]["changed"]
     assert changed == {"dataset.count": [3, 5], "run.attempts": [1, 2], "scheduler.max_concurrent": [32, 3]}
+
+
+def test_resume_accepts_a_change_of_where_searches_run_on_ray(tmp_path, invoke):
+    # [ray] settings say where searches run, not what they find; Ray is not started here
+    out = tmp_path / "run"
+    base = ["bench", "--dataset", "sandbox:valid", "--max-expansions", "20", "--out", str(out)]
+    assert invoke(*base, "--limit", "2", "--set", "ray.address=10.0.0.1:6379", "--set", "ray.workers=2").exit_code == 0
+    moved = invoke(*base, "--limit", "3", "--set", "ray.address=auto", "--set", "ray.workers=8",
+                   "--set", "ray.model_actors=0", "--set", "ray.worker_cpus=2", "--resume")
+    assert moved.exit_code == 0, moved.output
+    assert len(records(out)) == 3
+    changed = json.loads((out / MANIFEST_FILE).read_text())["resumes"][-1]["changed"]
+    assert changed == {"dataset.count": [2, 3], "ray.address": ["10.0.0.1:6379", "auto"], "ray.workers": [2, 8],
+                       "ray.model_actors": [None, 0], "ray.worker_cpus": [None, 2.0]}
 
 
 @pytest.mark.parametrize("flags, field", [
@@ -161,7 +166,7 @@ def test_resume_accepts_concurrency_more_attempts_and_a_larger_limit(tmp_path):
     (["--limit", "2"], "dataset.count (3 in the run, 2 now)"),
     (["--temperature", "1"], "model.temperature (null in the run, 1.0 now)"),
 ])
-def test_resume_refuses_any_other_change_naming_the_field(tmp_path, flags, field):
+def test_resume_refuses_any_other_change_naming_the_field(tmp_path, flags, field, invoke):
     out = tmp_path / "run"
     base = ["bench", "--dataset", "sandbox:valid", "--max-expansions", "20", "--limit", "3", "--out", str(out)]
     assert invoke(*base, "--attempts", "2").exit_code == 0
@@ -187,7 +192,7 @@ def test_a_run_of_an_older_version_resumes_with_a_notice(tmp_path):
 # ---------------------------------------------------------------------------- a full disk
 
 
-def test_a_full_disk_is_one_line_exit_2_and_resume_finishes_the_same_run(tmp_path, monkeypatch):
+def test_a_full_disk_is_one_line_exit_2_and_resume_finishes_the_same_run(tmp_path, monkeypatch, invoke):
     reference = tmp_path / "ref"
     args = ["bench", "--dataset", "sandbox:valid", "--limit", "12", "--max-expansions", "20"]
     assert invoke(*args, "--out", str(reference)).exit_code == 0
@@ -212,7 +217,7 @@ def test_a_full_disk_is_one_line_exit_2_and_resume_finishes_the_same_run(tmp_pat
     assert records(out) == records(reference)
 
 
-def test_a_real_write_limit_in_a_subprocess_is_one_line_and_loses_nothing(tmp_path):
+def test_a_real_write_limit_in_a_subprocess_is_one_line_and_loses_nothing(tmp_path, invoke):
     out = tmp_path / "run"
     args = ["bench", "--dataset", "sandbox:valid", "--limit", "12", "--max-expansions", "20", "--out", str(out)]
     limit = 3000  # bytes any file of the process may grow to: the manifest fits, a few records do
@@ -245,7 +250,7 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", DAMAGE)
-def test_every_damaged_line_case_is_reported_skipped_and_repaired_on_resume(tmp_path, damage):
+def test_every_damaged_line_case_is_reported_skipped_and_repaired_on_resume(tmp_path, damage, invoke):
     data = dataset(tmp_path / "d.jsonl", 4)
     out = tmp_path / "run"
     assert invoke("bench", "--dataset", str(data), "--limit", "2", "--out", str(out)).exit_code == 0
@@ -265,7 +270,7 @@ def test_every_damaged_line_case_is_reported_skipped_and_repaired_on_resume(tmp_
     assert "not records skipped" not in invoke("report", str(out)).output
 
 
-def test_records_of_another_schema_are_refused_in_one_line(tmp_path):
+def test_records_of_another_schema_are_refused_in_one_line(tmp_path, invoke):
     out = tmp_path / "run"
     out.mkdir()
     (out / RESULTS_FILE).write_text(json.dumps({**json.loads(_good_line("a")), "schema": 9}) + "\n")
@@ -281,7 +286,7 @@ def test_records_of_another_schema_are_refused_in_one_line(tmp_path):
     (_good_line("a"), "[]", "manifest.json: not a run manifest (a JSON object is expected)"),
     (_good_line("a"), "{", "manifest.json: not valid JSON"),
 ])
-def test_a_run_without_any_record_or_with_a_broken_manifest_is_one_line_exit_2(tmp_path, content, manifest, message):
+def test_a_run_without_any_record_or_with_a_broken_manifest_is_one_line_exit_2(tmp_path, content, manifest, message, invoke):
     out = tmp_path / "run"
     out.mkdir()
     (out / RESULTS_FILE).write_bytes(content)
