@@ -51,7 +51,7 @@ def _training_length(ctx: click.Context, param: click.Parameter, value: object) 
               help="Passes over the data; replaces a preset's or config's max_steps (and an earlier --max-steps).")
 @click.option("--seed", type=int)
 @click.option("--device", help="cpu, cuda, cuda:1, ...")
-@click.option("--threads", type=int, help="CPU threads for torch (default: torch's choice).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch (default: torch's choice).")
 @click.option("--output-dir", "-o", help="Where the model and checkpoints go.")
 @click.option("--save-every", type=int, help="Checkpoint every this many steps (0: only at the end).")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Resume from a checkpoint directory.")
@@ -64,6 +64,7 @@ def command(config_file: str | None, preset: str | None, resume: str | None, pro
     length: of --max-steps and --epochs the later one given wins; given neither, max_steps
     wins over epochs as in TrainConfig."""
     from prover.config import override
+    from prover.models import check_device
     from prover.training import PRESETS, TrainConfig, Trainer, load_train_config
 
     if preset is not None and preset not in PRESETS:
@@ -73,6 +74,7 @@ def command(config_file: str | None, preset: str | None, resume: str | None, pro
     if click.get_current_context().meta.get("train.length") == "epochs":
         config = dataclasses.replace(config, max_steps=None)
     config = override(config, [parse_assignment(a, "--set") for a in assignments])
+    check_device(config.device)
     started = time.perf_counter()
     trainer = Trainer(config, resume_from=resume)
     history = trainer.train(progress=progress)

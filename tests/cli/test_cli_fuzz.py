@@ -50,6 +50,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
         "bad-config": root / "bad.toml",
         "yaml-config": root / "config.yaml",
         "lean-file": root / "demo.lean",
+        "proofs": root / "proofs.jsonl",
         "known-issues": root / "known_issues.json",
         "run": root / "run",
         "damaged-run": root / "damaged-run",
@@ -65,6 +66,10 @@ def files(tmp_path_factory) -> dict[str, Path]:
     made["bad-config"].write_text('[budget]\nmax_expansions = "many"\n[nope]\n')
     made["yaml-config"].write_text("policy: [1, 2\n")
     made["lean-file"].write_text(f"theorem other (p : Prop) : p → p := by\n  intro h\n  exact h\n\n{DEMO}\n  sorry\n")
+    made["proofs"].write_text("".join(json.dumps(record) + "\n" for record in [
+        {"name": "t", "formal_statement": DEMO, "proof": "intro h\nexact ⟨h.2, h.1⟩"},
+        {"name": "t", "formal_statement": DEMO, "proof": "sorry"},
+        {"code": f"{DEMO}\n  simp"}]))
     made["known-issues"].write_text(json.dumps({"issues": [{"name": "d0", "split": "valid", "issue": "x"}]}))
     for name in ("run", "damaged-run"):
         result = CliRunner().invoke(cli, ["bench", "--dataset", str(made["dataset"]), "--max-expansions", "5",
@@ -121,6 +126,14 @@ def paths(files: dict[str, Path], *kinds: str) -> st.SearchStrategy[str]:
                             scratch.map(lambda n: str(_scratch(files) / n)), fresh(files)))
 
 
+BAD_RAY_ADDRESSES = st.sampled_from(["127.0.0.1:1", "localhost:1", "nohost", "a:b", "ray://127.0.0.1:1",
+                                     "256.0.0.1:1", ":80", "host:"])
+"""``--ray`` values that fail before Ray starts: nothing listens there, or it is no address.
+Never a bare ``--ray`` (or one followed by an option), which would start a local Ray."""
+
+DEVICES = choices("cpu", "cuda", "cuda:1", "cuda:x", "mps", "banana", "meta", "CPU")
+
+
 def flag(name: str) -> st.SearchStrategy[list[str]]:
     return st.sampled_from([[], [name]])
 
@@ -142,9 +155,12 @@ def search_options(files: dict[str, Path]) -> dict[str, st.SearchStrategy[str] |
         "--lean-project": paths(files, "directory", "missing", "empty"),
         "--workers": ints(-2, 4),
         "--proposer": choices("auto", "baseline", "automation", "model"),
-        "--model": paths(files, "missing", "directory", "bytes", "empty"),
+        "--model": paths(files, "missing", "directory", "bytes", "empty"),  # never a model: no weights load, no vLLM starts
         "--format": choices("sandbox", "reprover", "bfs-prover", "deepseek-whole-proof"),
-        "--device": st.just("cpu"),  # any other device: issue 11 (device validation)
+        "--backend": choices("transformers", "vllm"),
+        "--dtype": choices("auto", "bfloat16", "float16", "float32"),
+        "--trust-remote-code": None,
+        "--device": DEVICES,
         "--temperature": floats(-1, 3),
         "--policy": choices("pass-n", "rollouts", "best-first", "beam", "mcts", "lookahead"),
         "--param": st.one_of(st.sampled_from(["k=2", "alpha=0.5", "width=2", "n=2", "depth=3", "k=0", "k=true",
@@ -196,7 +212,7 @@ def _bench(files):
                                                                          "lean-dataset", "bytes", "empty", "directory")),
              "--minif2f-path": paths(files), "--out": paths(files, "run", "damaged-run", "directory", "bytes"),
              "--resume": None, "--rerun-changed": None, "--attempts": ints(-1, 2), "--limit": ints(-1, 2),
-             "--concurrency": ints(-1, 3), "--on-bad-line": choices("stop", "skip")}
+             "--concurrency": ints(-1, 3), "--on-bad-line": choices("stop", "skip"), "--ray": BAD_RAY_ADDRESSES}
     return st.tuples(fresh(files), options(table)).map(lambda parts: ["--out", parts[0], *parts[1]])
 
 
@@ -214,21 +230,38 @@ def _train(files):
     table = {
         "--preset": choices("sandbox-small"),
         "--model": st.sampled_from([str(files["missing"]), str(files["bytes"])]),  # a directory: issue 13 (below)
-        "--size": choices("tiny", "small", "100m"), "--format": choices("sandbox", "reprover", "bfs-prover"),
+        "--size": choices("tiny", "small"),  # 100m: minutes per example on CPU
+        "--format": choices("sandbox", "reprover", "bfs-prover"),
         "--data": st.one_of(st.sampled_from(["sandbox:valid", "sandbox:nope"]), paths(files, "dataset", "bytes", "missing")),
         "--loss": choices("ce", "dco-step", "dco-proof"), "--n": floats(-1, 64), "--threshold": floats(-1, 1),
         "--lr": st.floats(1e-5, 1).map(str),  # zero, negative or junk --lr: issue 13 (trainer validation)
         "--warmup-steps": ints(-1, 3), "--schedule": choices("cosine", "linear", "constant"),
         "--batch-size": st.integers(1, 4).map(str),  # zero, negative or junk --batch-size: issue 13 (trainer)
         "--epochs": floats(-1, 0.01), "--seed": ints(-1, 3),
-        "--device": st.just("cpu"),  # any other device: issue 11 (device validation)
+        "--device": DEVICES,
         "--save-every": ints(-1, 2), "--resume": paths(files, "directory", "missing", "run"), "--no-progress": None,
         "--set": st.one_of(st.sampled_from(["optim.lr=0.1", "loss.kind=dco-step", "nope=1"]), JUNK),
-        # --threads <= 0 and -o under /proc: issue 13 (trainer); --max-steps is kept small below
+        "--threads": ints(-1, 2),
+        # -o under /proc: tested below; --max-steps is kept small below
     }
     config = st.sampled_from([[], [str(files["config"])], [str(files["bytes"])], [str(files["directory"])]])
     return st.tuples(config, options(table), ints(1, 2)).map(
         lambda parts: parts[0] + parts[1] + ["--max-steps", parts[2] if parts[2].isdigit() else "1"])
+
+
+def _check(files):
+    good = st.sampled_from([[str(files["lean-file"])], [str(files["proofs"])]])
+    other = st.lists(paths(files, "lean-file", "proofs", "dataset", "broken-dataset", "bytes", "empty", "missing",
+                           "directory"), min_size=1, max_size=3)
+    inputs = st.integers(0, 3).flatmap(lambda n: other if n == 0 else good)
+    table = {"--theorem": st.one_of(st.sampled_from(["t", "other", "nope"]), text()),
+             "--out": st.one_of(fresh(files), paths(files, "run", "directory", "bytes")), "--resume": None,
+             "--config": paths(files, "config", "bad-config", "yaml-config", "bytes", "missing"),
+             "--env": choices("auto", "sandbox", "repl"), "--lean-project": paths(files, "directory", "missing", "empty"),
+             "--workers": ints(-2, 4), "--allow-native-decide": None, "--ray": BAD_RAY_ADDRESSES,
+             "--set": st.one_of(st.sampled_from(["env.limits.step_timeout_s=1", "env.kind=sandbox", "ray.workers=0",
+                                                 "nope=1"]), JUNK)}
+    return st.tuples(inputs, options(table)).map(lambda parts: parts[0] + parts[1])
 
 
 def _data_minif2f(files):
@@ -253,6 +286,7 @@ COMMANDS: dict[str, Command] = {
     "bench": Command(("bench",), _bench, ("--dataset", "sandbox:valid", "--limit", "2", "--max-expansions", "5",
                                           "--timeout", "3")),
     "report": Command(("report",), _report),
+    "check": Command(("check",), _check, examples=20),
     "policies": Command(("policies",), _policies, examples=10),
     "train": Command(("train",), _train, ("--preset", "sandbox-small", "--size", "tiny", "--data", "sandbox:valid",
                                           "--no-progress"), examples=8),
@@ -277,7 +311,7 @@ def test_no_command_shows_a_traceback_for_any_input(name, files, monkeypatch):
     scratch.mkdir(exist_ok=True)
     monkeypatch.chdir(scratch)
     environment = {"PROVER_CACHE_DIR": str(scratch / "cache"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                   "PROVER_LEAN_PROJECT": None, "PROVER_REPL_BIN": None}
+                   "PROVER_LEAN_PROJECT": None, "PROVER_REPL_BIN": None, "RAY_ADDRESS": None}
 
     @settings(max_examples=command.examples * SCALE, deadline=None, derandomize=SCALE == 1, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -297,10 +331,8 @@ def test_no_command_shows_a_traceback_for_any_input(name, files, monkeypatch):
 # ---------------------------------------------------------------------------- other areas' known faults
 
 KNOWN_FAULTS = [
-    pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--device", "banana"],
-                 id="train-device-banana", marks=pytest.mark.xfail(strict=True, reason="issue 11: --device is not validated")),
-    pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--threads", "0"],
-                 id="train-threads-0", marks=pytest.mark.xfail(strict=True, reason="issue 13: --threads 0")),
+    pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--set", "threads=0"],
+                 id="train-set-threads-0", marks=pytest.mark.xfail(strict=True, reason="issue 13: threads is not validated")),
     pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--lr", "-1"],
                  id="train-negative-lr", marks=pytest.mark.xfail(strict=True, reason="issue 13: --lr is not validated")),
     pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--batch-size", "0"],
@@ -330,3 +362,26 @@ def test_an_unusable_path_is_one_line_and_exit_2(argv, message, files, monkeypat
     monkeypatch.chdir(files["directory"])
     result = CliRunner().invoke(cli, argv)
     assert result.exit_code == 2 and message in result.output.strip().splitlines()[-1], result.output
+
+
+@pytest.mark.parametrize("device, message", [
+    ("banana", "'banana'"),  # train: "not a device this project runs on"; prove: refused by the config's check
+    ("cuda:x", "'cuda:x'"),
+    ("cuda", "device 'cuda': CUDA is not available on this machine"),
+])
+@pytest.mark.parametrize("command", [
+    ["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1"],
+    ["prove", DEMO, "--proposer", "model", "--format", "sandbox", "--model", "."],
+], ids=["train", "prove"])
+def test_a_device_this_machine_lacks_is_one_line_and_exit_2(command, device, message, files, monkeypatch):
+    monkeypatch.chdir(files["directory"])
+    result = CliRunner().invoke(cli, [*command, "--device", device])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert message in result.output and "device" in result.output, result.output
+
+
+def test_train_threads_0_is_one_line_and_exit_2(files, monkeypatch):
+    monkeypatch.chdir(files["directory"])
+    result = CliRunner().invoke(cli, ["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1",
+                                      "--threads", "0"])
+    assert result.exit_code == 2 and "Invalid value for '--threads'" in result.output.strip().splitlines()[-1], result.output
