@@ -188,36 +188,24 @@ def pathological(memory_mb: int, timeout: float, scripts: int) -> None:
     print(f"(b) pathological tactics (fresh process each, {memory_mb} MB address space, {timeout:g}s timeout)")
     limit = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({memory_mb << 20}, {memory_mb << 20}))\n"
     for label, (statement, tactic) in PATHOLOGICAL.items():
-        started = time.perf_counter()
-        try:
-            out = subprocess.run([sys.executable, "-c", limit + _CHILD, statement, tactic], capture_output=True,
-                                 text=True, timeout=timeout)
-            answer = out.stdout.strip() or f"died: {out.stderr.strip().splitlines()[-1:]}"
-        except subprocess.TimeoutExpired:
-            answer = f"no answer after {time.perf_counter() - started:.1f}s (killed)"
+        answer = _child(limit + _CHILD, [statement, tactic], timeout, f"no answer after {timeout:g}s (killed)")
         print(f"    {label:<26} {answer}")
-    try:
-        out = subprocess.run([sys.executable, "-c", limit + _SEARCH_CHILD], capture_output=True, text=True,
-                             timeout=timeout)
-        answer = out.stdout.strip() or f"died: {out.stderr.strip().splitlines()[-1:]}"
-    except subprocess.TimeoutExpired:
-        answer = f"search had not returned after {timeout:g}s (killed)"
-    print(f"    best-first, Budget(max_expansions=10, max_seconds=3), proposer offering the repeat case: {answer}")
-    try:
-        out = subprocess.run([sys.executable, "-c", limit + _CACHE_CHILD, str(scripts)], capture_output=True,
-                             text=True, timeout=timeout * 10)
-        answer = out.stdout.strip() or f"died: {out.stderr.strip().splitlines()[-1:]}"
-    except subprocess.TimeoutExpired:
-        answer = f"not done after {timeout * 10:g}s (killed)"
-    print(f"    {scripts} distinct 98k-character scripts stepped (the tactic-parse cache): {answer}")
-    try:
-        out = subprocess.run([sys.executable, "-c", limit + _DEADLINE_CHILD], capture_output=True, text=True,
-                             timeout=timeout)
-        answer = out.stdout.strip() or f"died: {out.stderr.strip().splitlines()[-1:]}"
-    except subprocess.TimeoutExpired:
-        answer = f"search had not returned after {timeout:g}s (killed)"
+    search = _child(limit + _SEARCH_CHILD, [], timeout, f"search had not returned after {timeout:g}s (killed)")
+    print(f"    best-first, Budget(max_expansions=10, max_seconds=3), proposer offering the repeat case: {search}")
+    cache = _child(limit + _CACHE_CHILD, [str(scripts)], timeout * 10, f"not done after {timeout * 10:g}s (killed)")
+    print(f"    {scripts} distinct 98k-character scripts stepped (the tactic-parse cache): {cache}")
+    deadline = _child(limit + _DEADLINE_CHILD, [], timeout, f"search had not returned after {timeout:g}s (killed)")
     print("    best-first, Budget(max_seconds=0.3), one step of seconds of work (128 goals x 5,000 failing "
-          f"alternatives; work limits raised where they exist): {answer}")
+          f"alternatives; work limits raised where they exist): {deadline}")
+
+
+def _child(code: str, args: list[str], timeout: float, on_timeout: str) -> str:
+    """What a fresh Python process running ``code`` printed, how it died, or ``on_timeout``."""
+    try:
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return on_timeout
+    return out.stdout.strip() or f"died: {out.stderr.strip().splitlines()[-1:]}"
 
 
 def passes(kind: str, count: int) -> None:
