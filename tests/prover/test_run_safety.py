@@ -22,6 +22,7 @@ from prover.runs import (
     RESULTS_FILE,
     SUPERSEDED_FILE,
     AttemptRecord,
+    CheckRecord,
     Run,
     RunError,
     RunStore,
@@ -294,3 +295,21 @@ def test_a_run_without_any_record_or_with_a_broken_manifest_is_one_line_exit_2(t
     result = invoke("report", str(out))
     assert result.exit_code == 2 and message in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1 and "No artists" not in result.output
+
+
+def test_check_verdicts_get_the_same_store_damaged_lines_set_aside_and_the_lock(tmp_path):
+    # 'prover check' writes CheckRecords through RunStore: what holds for runs holds for it
+    manifest = build_manifest(config={"command": "check"}, dataset={"proofs": 3}, argv=[])
+    verdict = CheckRecord(name="t", index=0, status="ok", checker="sandbox", messages=("info 1:0: fine",), axioms=())
+    with RunStore(tmp_path, resume=False, record_type=CheckRecord) as store:
+        store.open(manifest)
+        store.append(verdict)
+        with pytest.raises(RunError, match="in use by another run"):
+            RunStore(tmp_path, resume=True, record_type=CheckRecord)
+    with open(tmp_path / RESULTS_FILE, "ab") as handle:
+        handle.write(b'{"name": "t", "index": "x", "status": "ok", "schema": 1}\n' + verdict.to_json().encode() + b"\n")
+    with RunStore(tmp_path, resume=True, record_type=CheckRecord) as store:
+        store.open(manifest)
+        assert store.records == [verdict] and "line 2: field 'index' is not int" in store.notices[0]
+        assert "duplicate of line 1" in store.notices[0]
+    assert scan_results(tmp_path / RESULTS_FILE, CheckRecord).clean and (tmp_path / DAMAGED_FILE).exists()
