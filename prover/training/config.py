@@ -27,7 +27,7 @@ from transformers import TrainingArguments
 from transformers.integrations import get_available_reporting_integrations
 
 from prover.config import ConfigError, load_config
-from prover.models import SCRATCH_SIZES, get_format
+from prover.models import SCRATCH_SIZES, ModelLoadError, check_device, get_format
 from prover.training.losses import LossConfig, LossKind, Reduction
 from search.params import param, type_problem
 
@@ -94,6 +94,10 @@ class DCOConfig(TrainingArguments):
                 problem = type_problem(getattr(self, f.name), hints[f.name], f.metadata.get("min"))
                 if problem is not None:
                     raise ValueError(f"{f.name} {problem}, got {getattr(self, f.name)!r}")
+        if not self.learning_rate >= 0:
+            raise ValueError(f"learning_rate must be >= 0, got {self.learning_rate!r}")
+        if self.per_device_train_batch_size < 1:
+            raise ValueError(f"per_device_train_batch_size must be >= 1, got {self.per_device_train_batch_size!r}")
         get_format(self.prompt_format)
         if self.model_name_or_path is None and self.model_size not in SCRATCH_SIZES:
             raise ValueError(f"model_size must be one of {', '.join(SCRATCH_SIZES)}, got {self.model_size!r}")
@@ -113,8 +117,11 @@ class DCOConfig(TrainingArguments):
 
     def _check_device(self) -> None:
         cuda = torch.cuda.is_available()
-        if self.device_type == "cuda" and not cuda:
-            raise ValueError("device_type cuda: no CUDA device is available here (torch.cuda.is_available() is false)")
+        if self.device_type == "cuda":
+            try:
+                check_device("cuda")  # the models' one device check, so train and prove say the same
+            except ModelLoadError as error:
+                raise ValueError(str(error)) from None
         if self.device_type != "auto":
             self.use_cpu = self.device_type == "cpu"
         elif not cuda and not torch.backends.mps.is_available():
