@@ -331,12 +331,6 @@ def test_no_command_shows_a_traceback_for_any_input(name, files, monkeypatch):
 # ---------------------------------------------------------------------------- other areas' known faults
 
 KNOWN_FAULTS = [
-    pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--set", "threads=0"],
-                 id="train-set-threads-0", marks=pytest.mark.xfail(strict=True, reason="issue 13: threads is not validated")),
-    pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--lr", "-1"],
-                 id="train-negative-lr", marks=pytest.mark.xfail(strict=True, reason="issue 13: --lr is not validated")),
-    pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--batch-size", "0"],
-                 id="train-batch-size-0", marks=pytest.mark.xfail(strict=True, reason="issue 13: --batch-size 0")),
     pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--model", "."],
                  id="train-model-not-a-model-directory",
                  marks=pytest.mark.xfail(strict=True, reason="issue 13: --model DIR without config.json")),
@@ -353,7 +347,7 @@ def test_known_faults_of_other_areas_are_tracked(argv, files, monkeypatch):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "-o", "/proc/x/m"],
-     "cannot use /proc/x: No such file or directory"),
+     "cannot write to output directory /proc/x/m: No such file or directory"),
     (["report", "a" * 300], "File name too long"),
     (["setup", "--cache-dir", "a" * 300, "--dry-run"], "File name too long"),
     (["prove", DEMO, "--graph", "/proc/x/g.html"], "cannot write /proc/x/g.html"),
@@ -384,4 +378,4 @@ def test_train_threads_0_is_one_line_and_exit_2(files, monkeypatch):
     monkeypatch.chdir(files["directory"])
     result = CliRunner().invoke(cli, ["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1",
                                       "--threads", "0"])
-    assert result.exit_code == 2 and "Invalid value for '--threads'" in result.output.strip().splitlines()[-1], result.output
+    assert result.exit_code == 2 and "threads must be an integer >= 1" in result.output.strip().splitlines()[-1], result.output
