@@ -152,17 +152,20 @@ class Agent:
         seed: int | None = None,
         out: Path | str | None = None,
         resume: bool = False,
+        rerun_changed: bool = False,
         on_result: OnResult | None = None,
     ) -> Run:
         """Search every theorem ``attempts`` times concurrently, batching proposer calls.
 
         With ``out`` each record is written to that run directory as soon as its search
         finishes (exactly what ``prover bench`` writes); ``resume`` continues a run there,
-        skipping finished (theorem, attempt) pairs. Attempt ``a`` is seeded with
-        ``search.attempt_seed(seed, a)``.
+        skipping finished (theorem, attempt) pairs, and ``rerun_changed`` proves again the
+        theorems whose text changed since (``prover.runs.RunStore`` has the rules). Attempt
+        ``a`` is seeded with ``search.attempt_seed(seed, a)``.
         """
         dataset = self.dataset(theorems)
-        return runtime.run(self._run(dataset, policy, budget, attempts, seed, out, resume, on_result))
+        return runtime.run(
+            self._run(dataset, policy, budget, attempts, seed, out, resume, on_result, rerun_changed=rerun_changed))
 
     async def arun(
         self,
@@ -174,11 +177,13 @@ class Agent:
         seed: int | None = None,
         out: Path | str | None = None,
         resume: bool = False,
+        rerun_changed: bool = False,
         on_result: OnResult | None = None,
     ) -> Run:
         """``run`` for callers inside asyncio."""
         dataset = self.dataset(theorems)
-        return await runtime.arun(self._run(dataset, policy, budget, attempts, seed, out, resume, on_result))
+        return await runtime.arun(
+            self._run(dataset, policy, budget, attempts, seed, out, resume, on_result, rerun_changed=rerun_changed))
 
     def describe(self, policy: Policy, budget: Budget, *, attempts: int, seed: int) -> dict[str, Any]:
         """The ``config`` a run's manifest records: the resources and the call's settings."""
@@ -209,6 +214,8 @@ class Agent:
         out: Path | str | None,
         resume: bool,
         on_result: OnResult | None,
+        *,
+        rerun_changed: bool = False,
     ) -> Run:
         policy = self._policy(policy)
         budget = budget or self.config.budget
@@ -216,13 +223,15 @@ class Agent:
         seed = self.config.run.seed if seed is None else seed
         searches = self.searches(policy, budget)
         manifest = build_manifest(
-            config=self.describe(policy, budget, attempts=attempts, seed=seed), dataset=dataset.describe(), argv=sys.argv
+            config=self.describe(policy, budget, attempts=attempts, seed=seed), dataset=dataset.describe(), argv=sys.argv,
+            theorems=dataset.theorems,
         )
-        store = RunStore(Path(out), resume=resume) if out is not None else None
+        store = RunStore(Path(out), resume=resume, rerun_changed=rerun_changed) if out is not None else None
         records: list[AttemptRecord] = []
         results: list[SearchResult] = []
         if store is not None:
             store.open(manifest)
+            manifest = store.manifest
             records.extend(store.records)
         finished = {record.key for record in records}
         jobs = [j for j in plan_jobs(dataset.theorems, attempts=attempts, seed=seed) if (j.theorem.name, j.attempt) not in finished]
@@ -240,7 +249,8 @@ class Agent:
             if store is not None:
                 store.close()
         name = Path(out).name if out is not None else dataset.name
-        return Run(manifest=manifest, records=tuple(records), results=tuple(results), name=name)
+        notices = tuple(store.notices) if store is not None else ()
+        return Run(manifest=manifest, records=tuple(records), results=tuple(results), name=name, warnings=notices)
 
     # ------------------------------------------------------------------ lifetime
     async def aclose(self) -> None:

@@ -47,7 +47,7 @@ def build_environment(config: EnvConfig, kind: str) -> Environment:
     if kind == "sandbox":
         from propsandbox import SandboxEnvironment
 
-        return SandboxEnvironment()
+        return SandboxEnvironment(config.limits)
     if kind == "repl":
         from lean_env.repl import ReplConfig, ReplEnvironment
         from lean_env.stack import find_lean_project

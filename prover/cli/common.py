@@ -50,7 +50,9 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
 
 def user_errors(func: Callable) -> Callable:
-    """Report the library's user-facing errors as one line with exit code 2, never a traceback."""
+    """Report the library's user-facing errors as one line with exit code 2, never a
+    traceback; so is an ``OSError`` on a named file (a path too long, not writable, a full
+    disk): the user must fix the path or the machine, not the program."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -59,6 +61,10 @@ def user_errors(func: Callable) -> Callable:
         except Exception as exc:
             if isinstance(exc, _user_error_types()):
                 raise InputError(str(exc)) from None
+            if isinstance(exc, OSError) and exc.filename is not None:
+                name = str(exc.filename)
+                raise InputError(f"cannot use {name[:200] + '…' if len(name) > 200 else name}: "
+                                 f"{exc.strerror or exc}") from None
             raise
 
     return wrapper

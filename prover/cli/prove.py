@@ -98,7 +98,7 @@ def command(statement, lean_file, theorem_name, minif2f_name, minif2f_path, grap
         raise InputError(result.error.split(": ", 1)[1])
     if graph_path is not None:
         try:
-            write_graph(result.graph, graph_path)
+            write_graph(result.graph, graph_path, result=result, theorem=theorem)
         except OSError as exc:
             raise InputError(f"cannot write {graph_path}: {exc.strerror or exc}") from None
     spent = result.spent

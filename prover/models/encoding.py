@@ -99,7 +99,7 @@ def target_logprobs(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> t
     Both are ``[rows, tokens]``; entries outside the targets are 0 and masked out.
     """
     labels = batch["labels"]
-    if model.config.is_encoder_decoder:
+    if getattr(model, "module", model).config.is_encoder_decoder:  # DDP/DeepSpeed wrappers keep it on .module
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).logits
     else:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]

@@ -58,8 +58,15 @@ def write_prover_config(directory: str | Path, data: dict[str, Any]) -> None:
 
 def check_device(device: str) -> None:
     """Raise ``ModelLoadError`` when this machine has no such device (a CUDA device on a
-    machine or torch build without CUDA, an index past the GPUs present, MPS off a Mac)."""
-    kind, _, index = device.partition(":")
+    machine or torch build without CUDA, an index past the GPUs present, MPS off a Mac),
+    or when ``device`` names no device at all (``banana``, ``cuda:x``)."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        kind = None
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ModelLoadError(f"device {device!r}: not a device this project runs on; use cpu, cuda, cuda:N or mps")
+    index = device.partition(":")[2]
     if kind == "cuda":
         if not torch.cuda.is_available():
             build = "a CPU-only torch build" if torch.version.cuda is None else f"torch built for CUDA {torch.version.cuda}"

@@ -1,6 +1,11 @@
-"""Training tactic models with cross-entropy or the confidence-limited DCO loss."""
+"""Training tactic models on the Hugging Face stack with cross-entropy or the DCO loss.
 
-from prover.training.config import PRESETS, DataSpec, ModelSpec, OptimConfig, TrainConfig, load_train_config
+``DCOConfig`` (a ``transformers.TrainingArguments``) and ``DCOTrainer`` (a
+``transformers.Trainer``) in the style of TRL; ``train(config)`` runs one from Python and
+returns a ``TrainResult``; ``losses`` holds the math.
+"""
+
+from prover.training.config import CONFIGS_DIR, DCO_FIELDS, PRESETS, DCOConfig, load_train_config, preset_path
 from prover.training.data import (
     ProofTrace,
     StepExample,
@@ -12,30 +17,43 @@ from prover.training.data import (
     trace_from_records,
 )
 from prover.training.losses import LossConfig, UnitLosses, dco_weight, unit_losses
+from prover.training.memory import SavedTensorMeter
+from prover.training.run import LOG_FILE, TASKS, JsonlLog, TaskFactory, TrainResult, build_model, tactic_trainer, train
 from prover.training.stream import UnitStream
-from prover.training.trainer import StepStats, Trainer, encode_units
+from prover.training.trainer import REFILL_STATE_FILE, DCOTrainer, Unit, UnitCollator, encode_units
 
 __all__ = [
-    "DataSpec",
+    "CONFIGS_DIR",
+    "DCO_FIELDS",
+    "DCOConfig",
+    "DCOTrainer",
+    "JsonlLog",
+    "LOG_FILE",
     "LossConfig",
-    "ModelSpec",
-    "OptimConfig",
     "PRESETS",
     "ProofTrace",
+    "REFILL_STATE_FILE",
+    "SavedTensorMeter",
     "StepExample",
-    "StepStats",
+    "TASKS",
+    "TaskFactory",
     "TestSplitRefused",
-    "TrainConfig",
-    "Trainer",
+    "TrainResult",
+    "Unit",
+    "UnitCollator",
     "UnitLosses",
     "UnitStream",
+    "build_model",
     "dco_weight",
     "encode_units",
     "load_leandojo",
     "load_train_config",
     "load_training_data",
     "load_whole_proofs",
+    "preset_path",
     "sandbox_traces",
+    "tactic_trainer",
+    "train",
     "trace_from_records",
     "unit_losses",
 ]

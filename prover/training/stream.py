@@ -1,12 +1,15 @@
 """An endless, resumable stream of training-unit indices.
 
-Each epoch is a fresh permutation derived from (seed, epoch), so the stream's whole
-state is two integers and a resumed run draws exactly the units the original would have.
+Each epoch is a fresh permutation derived from (seed, epoch) by the one seed rule
+(``search.seeds.derive_seed``), so the stream's whole state is two integers and a
+resumed run draws exactly the units the original would have.
 """
 
 from __future__ import annotations
 
 import torch
+
+from search.seeds import derive_seed
 
 __all__ = ["UnitStream"]
 
@@ -24,7 +27,7 @@ class UnitStream:
         self._order = self._permutation()
 
     def _permutation(self) -> list[int]:
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        generator = torch.Generator().manual_seed(derive_seed(self.seed, "epoch", self.epoch))
         return torch.randperm(self.size, generator=generator).tolist()
 
     def take(self, count: int) -> list[int]:

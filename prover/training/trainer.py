@@ -1,68 +1,63 @@
-"""The training loop: CE, step-level DCO and proof-level DCO as options of one loop.
+"""``DCOTrainer``: ``transformers.Trainer`` training with CE, step-level or proof-level DCO.
 
-Each optimizer step fills a batch of ``batch_size`` units (pairs, or whole proofs for
-dco-proof). Under DCO, units whose weight F is at or below the threshold are dropped and
-replaced from the data stream, so the effective batch size stays constant.
+Each micro-batch holds ``per_device_train_batch_size`` units (pairs, or whole proofs for
+dco-proof). Under DCO a unit whose weight F is at or below the threshold is dropped and
+replaced, so a batch keeps its size:
+
+1. the batch's forward pass (with gradient) gives every unit's F; the kept units' loss is
+   back-propagated at once, freeing that graph;
+2. candidates from this process's refill stream are scored without gradient (no graph
+   is kept), round after round, until the dropped places are filled or
+   ``max_refill_rounds`` is spent;
+3. the chosen candidates get one forward pass with gradient and their backward.
+
+Activation memory is therefore that of one batch whatever the drop rate, and a step
+with nothing dropped costs what a CE step costs. The loss of a micro-batch is the sum
+of its kept units' weighted losses over the batch size (the mean when the batch fills;
+places left empty count as zero); a step that kept no unit at all leaves the weights
+as they are (no momentum or weight-decay update; under DeepSpeed, which steps inside
+its backward, it does update). With several processes the refill runs in lock
+step (every process makes the same passes, a process with nothing to score scoring a
+stand-in unit), so sharded models (FSDP, ZeRO-3) and DDP's gradient sync stay in step.
+Under FSDP and DeepSpeed the gradient sync waits for the micro-batch's last backward;
+DDP arms its sync in the forward pass, so a refilled micro-batch syncs after each of its
+two backward passes (the same gradients, since averaging is linear; one more all-reduce).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import math
-import random
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
-from transformers import (
-    AutoModelForCausalLM,
-    AutoModelForSeq2SeqLM,
-    AutoTokenizer,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-)
-from transformers.utils import logging as hf_logging
+from accelerate.utils import DistributedType, gather_object
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from prover.config import ConfigError
-from prover.data.jsonl import DatasetError
-from prover.models import (
-    SCRATCH_SIZES,
-    EncodedPair,
-    ModelNotFound,
-    PromptFormat,
-    build_scratch_model,
-    encode_prompt,
-    encode_target,
-    get_format,
-    new_tokenizer,
-    write_prover_config,
-)
+from prover.models import EncodedPair, PromptFormat, encode_prompt, encode_target, get_format, write_prover_config
 from prover.models.encoding import collate_pairs, target_logprobs
-from prover.training.config import OptimConfig, TrainConfig
-from prover.training.data import ProofTrace, load_training_data
-from prover.training.losses import unit_losses
+from prover.training.config import DCOConfig
+from prover.training.data import ProofTrace
+from prover.training.evaluation import sandbox_pass_at_k
+from prover.training.losses import LossConfig, UnitLosses, unit_losses
 from prover.training.stream import UnitStream
+from search.seeds import derive_seed
 
-__all__ = ["StepStats", "Trainer", "encode_units"]
+__all__ = ["Unit", "UnitCollator", "DCOTrainer", "encode_units", "REFILL_STATE_FILE"]
 
-STATE_FILE = "trainer_state.pt"
-LOG_FILE = "train_log.jsonl"
+Unit = tuple[EncodedPair, ...]
+"""One training unit: a single (prompt, target) pair, or every step of a proof for dco-proof."""
 
+REFILL_STATE_FILE = "refill_state.json"
+"""Per-process refill stream positions, saved in each checkpoint."""
 
-@dataclass(frozen=True)
-class StepStats:
-    """What one optimizer step did: ``units`` kept (the effective batch size), their mean
-    loss and mean log p̂, the mean weight F over every unit looked at and the fraction dropped."""
-
-    step: int
-    units: int
-    loss: float
-    mean_weight: float
-    dropped: float
-    logprob: float
-    lr: float
+# Accumulated per log interval: sum of F and units scored, units kept (train) or
+# evaluated (eval), the sum of their log p̂, the sum of their CE (eval) and micro-batches (train).
+_WEIGHT, _SCORED, _COUNTED, _LOGPROB, _CE, _MICRO = range(6)
 
 
 def encode_units(
@@ -73,13 +68,13 @@ def encode_units(
     proof_level: bool,
     max_prompt_tokens: int,
     max_target_tokens: int,
-) -> list[tuple[EncodedPair, ...]]:
+) -> list[Unit]:
     """Token ids of each training unit: every step alone, or whole traces for proof-level DCO.
 
     A step whose target exceeds ``max_target_tokens`` is skipped, and so is its whole
     trace at proof level (a partial trace would misstate the proof's probability).
     """
-    units: list[tuple[EncodedPair, ...]] = []
+    units: list[Unit] = []
     for trace in traces:
         pairs = [
             EncodedPair(
@@ -96,212 +91,261 @@ def encode_units(
     return units
 
 
-def _schedule(optim: OptimConfig, total_steps: int) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < optim.warmup_steps:
-            return (step + 1) / optim.warmup_steps
-        if optim.schedule == "constant":
-            return 1.0
-        progress = min(1.0, (step - optim.warmup_steps) / max(1, total_steps - optim.warmup_steps))
-        shape = 0.5 * (1 + math.cos(math.pi * progress)) if optim.schedule == "cosine" else 1 - progress
-        return optim.min_lr_ratio + (1 - optim.min_lr_ratio) * shape
+@dataclass(frozen=True)
+class UnitCollator:
+    """Batches units into padded teacher-forcing inputs, with ``unit_index`` (the unit of
+    each row) and ``num_units``; the Trainer's data loader and the refill both use it."""
 
-    return factor
+    fmt: PromptFormat
+    pad_id: int
+
+    def __call__(self, units: Sequence[Unit]) -> dict[str, Any]:
+        batch: dict[str, Any] = collate_pairs([p for unit in units for p in unit], self.fmt, pad_id=self.pad_id, device="cpu")
+        batch["unit_index"] = torch.tensor([n for n, unit in enumerate(units) for _ in unit])
+        batch["num_units"] = len(units)
+        return batch
 
 
-class Trainer:
-    """Trains a tactic model per a ``TrainConfig`` (the config/trainer pairing of HF TRL).
+class DCOTrainer(Trainer):
+    """A ``transformers.Trainer`` whose loss is CE or DCO (``args.loss``) over encoded units,
+    with the memory-bounded refill of dropped units (module docstring).
 
-    ``traces`` replaces loading ``config.data.source``; ``model``/``tokenizer`` replace
-    building or loading ``config.model``. ``resume_from`` restores weights, optimizer,
-    schedule, step, data position and RNG state from a checkpoint directory.
+    Mean F, the dropped fraction, mean log p̂ (of kept units) and the units kept per
+    optimizer step (all processes: the global batch when batches fill) join the Trainer's
+    logs, so every ``report_to`` backend shows them. Checkpoints also hold
+    ``prover_config.json`` and the refill streams, so a resumed run draws exactly the units
+    the uninterrupted one would have.
     """
+
+    args: DCOConfig
 
     def __init__(
         self,
-        config: TrainConfig,
+        model: PreTrainedModel,
+        args: DCOConfig,
         *,
-        traces: Sequence[ProofTrace] | None = None,
-        model: PreTrainedModel | None = None,
-        tokenizer: PreTrainedTokenizerBase | None = None,
-        resume_from: str | Path | None = None,
+        train_units: Sequence[Unit],
+        eval_units: Sequence[Unit] | None = None,
+        processing_class: PreTrainedTokenizerBase,
+        callbacks: Sequence[TrainerCallback] = (),
     ):
-        self.config = config
-        self.format = get_format(config.model.format)
-        self.device = torch.device(config.device)
-        if config.threads is not None:
-            torch.set_num_threads(config.threads)
-        torch.manual_seed(config.seed)
-        random.seed(config.seed)
-        if resume_from is not None:
-            if not (Path(resume_from) / STATE_FILE).is_file():
-                raise ConfigError(f"{resume_from} is not a training checkpoint (no {STATE_FILE})")
-            model, tokenizer = _load_pretrained(resume_from, self.format)
-        elif model is None:
-            model, tokenizer = self._initial_model()
-        self.tokenizer = tokenizer or new_tokenizer()
-        self.model = model.to(self.device).train()
-        data = traces if traces is not None else load_training_data(config.data.source)
-        self.units = encode_units(
-            data,
-            self.tokenizer,
-            self.format,
-            proof_level=config.loss.kind == "dco-proof",
-            max_prompt_tokens=config.data.max_prompt_tokens,
-            max_target_tokens=config.data.max_target_tokens,
+        self.units = list(train_units)
+        self.format = get_format(args.prompt_format)
+        self.loss_config = args.loss
+        super().__init__(
+            model=model,
+            args=args,
+            data_collator=UnitCollator(self.format, processing_class.pad_token_id),
+            train_dataset=self.units,
+            eval_dataset=list(eval_units) if eval_units else None,
+            processing_class=processing_class,
+            callbacks=list(callbacks),
         )
-        if not self.units:
-            raise DatasetError(f"no usable training examples in {config.data.source}")
-        self.stream = UnitStream(len(self.units), config.seed)
-        self.total_steps = config.max_steps or max(1, math.ceil(config.epochs * len(self.units) / config.batch_size))
-        optim = config.optim
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay
-        )
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(optim, self.total_steps))
-        self.step = 0
-        if resume_from is not None:
-            self._load_state(Path(resume_from))
+        self._stats = {mode: torch.zeros(6, device=self.args.device) for mode in ("train", "eval")}
+        self._refill_stream: UnitStream | None = None
+        self._resumed_streams: list[dict[str, int]] | None = None
+        self._proving_metrics: dict[str, float] = {}
+        self._step_kept = 0
 
-    def _initial_model(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-        spec = self.config.model
-        if spec.path is not None:
-            return _load_pretrained(spec.path, self.format)
-        if spec.size not in SCRATCH_SIZES:
-            raise ConfigError(f"unknown model size {spec.size!r}; choose from {', '.join(SCRATCH_SIZES)}")
-        tokenizer = new_tokenizer()
-        return build_scratch_model(SCRATCH_SIZES[spec.size], self.format.architecture, tokenizer), tokenizer
+    # The training step and its refill.
 
-    def train_step(self) -> StepStats:
-        """One optimizer step over a full batch of kept units."""
-        config = self.config
-        kept: list[torch.Tensor] = []
-        kept_logprob: list[torch.Tensor] = []
-        weights: list[torch.Tensor] = []
-        for _ in range(config.max_refill_rounds):
-            need = config.batch_size - sum(len(k) for k in kept)
-            if need == 0:
+    def training_step(self, model: torch.nn.Module, inputs: dict[str, Any], num_items_in_batch: Any = None) -> torch.Tensor:
+        """Forward and backward of one micro-batch, refilling dropped units (see the module docstring)."""
+        model.train()
+        if callable(getattr(self.optimizer, "train", None)):  # schedule-free optimizers have train/eval modes
+            self.optimizer.train()
+        batch = self._prepare_inputs(inputs)
+        size = batch.pop("num_units")
+        scale = 1.0 / (size * self.current_gradient_accumulation_steps)
+        with self.compute_loss_context_manager():
+            first = self._unit_losses(model, batch, size)
+        keep = self._keep(first.weight)
+        self._record("train", first.weight, first.logprob[keep])
+        self._stats["train"][_MICRO] += 1
+        loss = torch.where(keep, first.loss, 0.0).sum() * scale
+        missing = size - int(keep.sum())
+        refill = self.loss_config.drops and self.args.max_refill_rounds > 0 and self._anyone(missing)
+        self._backward(model, loss, last=not refill)
+        self._step_kept += size - missing
+        if refill:
+            chosen = self._choose_refill(model, missing)
+            extra = self._refill_loss(model, chosen, scale)
+            self._backward(model, extra, last=True)
+            self._step_kept += len(chosen)
+            loss = loss + extra
+        if self.loss_config.drops and self.accelerator.sync_gradients:  # the step's last micro-batch
+            if not self._anyone(self._step_kept):
+                model.zero_grad(set_to_none=True)  # nothing kept anywhere: the optimizer leaves the weights alone
+            self._step_kept = 0
+        return loss.detach()
+
+    def _unit_losses(self, model: torch.nn.Module, batch: dict[str, Any], size: int) -> UnitLosses:
+        logprobs, mask = target_logprobs(model, batch)
+        return unit_losses(logprobs, mask, batch["unit_index"], num_units=size, config=self.loss_config)
+
+    def _keep(self, weight: torch.Tensor) -> torch.Tensor:
+        if not self.loss_config.drops:
+            return torch.ones_like(weight, dtype=torch.bool)
+        return weight > self.loss_config.threshold
+
+    def _anyone(self, count: int) -> bool:
+        """Whether ``count`` is positive on any process (every process must ask together)."""
+        if self.accelerator.num_processes == 1:
+            return count > 0
+        return bool(self.accelerator.gather(torch.tensor([count], device=self.args.device)).max() > 0)
+
+    def _batch(self, indices: Sequence[int]) -> tuple[dict[str, Any], int]:
+        batch = self._prepare_inputs(self.data_collator([self.units[i] for i in indices]))
+        return batch, batch.pop("num_units")
+
+    def _choose_refill(self, model: torch.nn.Module, missing: int) -> list[int]:
+        """Candidates scored without gradient, round by round, that fill ``missing`` places."""
+        stream = self._stream()
+        chosen: list[int] = []
+        for _ in range(self.args.max_refill_rounds):
+            want = missing - len(chosen)
+            if not self._anyone(want):
                 break
-            indices = self.stream.take(need)
-            rows = [pair for i in indices for pair in self.units[i]]
-            owner = torch.tensor([n for n, i in enumerate(indices) for _ in self.units[i]], device=self.device)
-            batch = collate_pairs(rows, self.format, pad_id=self.tokenizer.pad_token_id, device=self.device)
-            logprobs, mask = target_logprobs(self.model, batch)
-            result = unit_losses(logprobs, mask, owner, num_units=len(indices), config=config.loss)
-            keep = result.weight > config.loss.threshold if config.loss.drops else torch.ones_like(result.weight, dtype=torch.bool)
-            kept.append(result.loss[keep])
-            kept_logprob.append(result.logprob[keep])
-            weights.append(result.weight)
-        losses = torch.cat(kept)
-        all_weights = torch.cat(weights)
-        self.optimizer.zero_grad(set_to_none=True)
-        if len(losses):
-            losses.mean().backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.optim.grad_clip)
-            self.optimizer.step()
-        lr = self.scheduler.get_last_lr()[0]
-        self.scheduler.step()
-        self.step += 1
-        return StepStats(
-            step=self.step,
-            units=len(losses),
-            loss=float(losses.detach().mean()) if len(losses) else 0.0,
-            mean_weight=float(all_weights.mean()),
-            dropped=1.0 - len(losses) / len(all_weights),
-            logprob=float(torch.cat(kept_logprob).mean()) if len(losses) else 0.0,
-            lr=lr,
-        )
+            candidates = stream.take(want) if want else []
+            batch, size = self._batch(candidates or [0])  # a stand-in keeps the processes in step
+            with torch.no_grad(), self.compute_loss_context_manager():
+                scored = self._unit_losses(model, batch, size)
+            if candidates:
+                keep = self._keep(scored.weight)
+                self._record("train", scored.weight, None)
+                chosen += [c for c, kept in zip(candidates, keep.tolist()) if kept]
+        return chosen
 
-    def train(self, *, progress: bool = False) -> list[StepStats]:
-        """Run until ``total_steps``, checkpointing per ``save_every``, then save the final model
-        to ``output_dir``. Returns the stats of the steps run here."""
-        out = Path(self.config.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        history: list[StepStats] = []
-        with _progress(progress, self.total_steps, self.step) as advance, (out / LOG_FILE).open("a" if self.step else "w", buffering=1) as log:
-            while self.step < self.total_steps:
-                stats = self.train_step()
-                history.append(stats)
-                log.write(json.dumps(stats.__dict__) + "\n")
-                advance(stats)
-                if self.config.save_every and self.step % self.config.save_every == 0 and self.step < self.total_steps:
-                    self.save(out / "checkpoints" / f"step-{self.step:06d}")
-                    self._prune_checkpoints(out / "checkpoints")
-        self.save(out)
-        return history
+    def _refill_loss(self, model: torch.nn.Module, chosen: list[int], scale: float) -> torch.Tensor:
+        batch, size = self._batch(chosen or [0])
+        with self.compute_loss_context_manager():
+            result = self._unit_losses(model, batch, size)
+        if not chosen:
+            return result.loss.sum() * 0.0  # a stand-in backward keeps the processes in step
+        self._record("train", None, result.logprob)
+        return result.loss.sum() * scale
 
-    def save(self, directory: str | Path) -> Path:
-        """Write a ``from_pretrained``-loadable model, its tokenizer, ``prover_config.json``
-        and the trainer state needed to resume."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        hf_logging.disable_progress_bar()
-        self.model.save_pretrained(directory)
-        self.tokenizer.save_pretrained(directory)
-        write_prover_config(directory, {"format": self.format.name, "step": self.step, "train": self.config.to_dict()})
-        state = {
-            "step": self.step,
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "stream": self.stream.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "python_rng": random.getstate(),
-        }
-        torch.save(state, directory / STATE_FILE)
-        return directory
+    def _backward(self, model: torch.nn.Module, loss: torch.Tensor, *, last: bool) -> None:
+        """Back-propagate ``loss``; unless ``last``, deferring the gradient sync where the backend
+        decides it at backward time (FSDP, DeepSpeed; see the module docstring for DDP)."""
+        deepspeed = self.accelerator.distributed_type == DistributedType.DEEPSPEED
+        kwargs = {"scale_wrt_gas": False} if deepspeed else {}
+        with contextlib.ExitStack() as stack:
+            if not last and self.accelerator.sync_gradients:
+                stack.enter_context(self._deferred_sync(model, deepspeed))
+            self.accelerator.backward(loss, **kwargs)
 
-    def _load_state(self, directory: Path) -> None:
-        state = torch.load(directory / STATE_FILE, weights_only=False)
-        self.step = state["step"]
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+    @contextlib.contextmanager
+    def _deferred_sync(self, model: torch.nn.Module, deepspeed: bool) -> Iterator[None]:
+        if not deepspeed:
+            with self.accelerator.no_sync(model):
+                yield
+            return
+        state = self.accelerator.gradient_state
+        state._set_sync_gradients(False)  # DeepSpeed: not an accumulation boundary, so no optimizer step
         try:
-            self.stream.load_state_dict(state["stream"])
-        except ValueError as exc:
-            raise ConfigError(f"{directory}: {exc}") from None
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        random.setstate(state["python_rng"])
+            yield
+        finally:
+            state._set_sync_gradients(True)
 
-    def _prune_checkpoints(self, directory: Path) -> None:
-        for old in sorted(directory.glob("step-*"))[: -self.config.keep_checkpoints]:
-            shutil.rmtree(old)
+    def _stream(self) -> UnitStream:
+        """This process's refill stream, seeded by (seed, process index) and restored on resume."""
+        if self._refill_stream is None:
+            rank = self.args.process_index
+            self._refill_stream = UnitStream(len(self.units), derive_seed(self.args.seed, "refill", rank))
+            if self._resumed_streams is not None:
+                if len(self._resumed_streams) != self.args.world_size:
+                    raise ConfigError(
+                        f"checkpoint was written by {len(self._resumed_streams)} processes, this run has {self.args.world_size}"
+                    )
+                self._refill_stream.load_state_dict(self._resumed_streams[rank])
+        return self._refill_stream
 
+    # Metrics.
 
-def _load_pretrained(spec: str | Path, fmt: PromptFormat) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    auto = AutoModelForSeq2SeqLM if fmt.architecture == "seq2seq" else AutoModelForCausalLM
-    try:
-        return auto.from_pretrained(spec), AutoTokenizer.from_pretrained(spec)
-    except OSError as exc:
-        raise ModelNotFound(f"{spec}: cannot load a model to train ({str(exc).splitlines()[0]})") from None
+    def _record(self, mode: str, weight: torch.Tensor | None, logprob: torch.Tensor | None, ce: torch.Tensor | None = None) -> None:
+        stats = self._stats[mode]
+        if weight is not None:
+            stats[_WEIGHT] += weight.detach().sum().to(stats.dtype)
+            stats[_SCORED] += weight.numel()
+        if logprob is not None:
+            stats[_COUNTED] += logprob.numel()
+            stats[_LOGPROB] += logprob.detach().sum().to(stats.dtype)
+        if ce is not None:
+            stats[_CE] += ce.detach().sum().to(stats.dtype)
 
+    def _flush(self, mode: str) -> dict[str, float]:
+        """The metrics accumulated since the last log, over all processes (called on every process)."""
+        stats = self._stats[mode]
+        if self.accelerator.num_processes > 1:
+            stats = self.accelerator.reduce(stats, reduction="sum")
+        weight, scored, counted, logprob, ce, micro = stats.tolist()
+        self._stats[mode].zero_()
+        if mode == "train":
+            steps = micro / (self.args.world_size * self.args.gradient_accumulation_steps)
+            return {"mean_F": weight / max(scored, 1), "drop_fraction": 1 - counted / max(scored, 1),
+                    "mean_logprob": logprob / max(counted, 1), "kept_units": counted / max(steps, 1e-9)}
+        return {"eval_mean_F": weight / max(scored, 1), "eval_mean_logprob": logprob / max(counted, 1),
+                "eval_ce": ce / max(counted, 1)}
 
-class _progress:
-    """A rich progress bar showing loss, mean F and the dropped fraction (a no-op when disabled)."""
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Add the DCO metrics to a training or evaluation log, then log as the Trainer does."""
+        if "loss" in logs:
+            logs.update(self._flush("train"))
+        elif "eval_loss" in logs:
+            logs.update({**self._flush("eval"), **self._proving_metrics})
+            self._proving_metrics = {}
+        super().log(logs, start_time)
 
-    def __init__(self, enabled: bool, total: int, done: int):
-        self.enabled, self.total, self.done = enabled, total, done
+    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+        """The held-out loss, F, log p̂ and CE, and (``sandbox_eval_theorems > 0``, main process)
+        the sandbox pass@1 and pass@k of the model as it is now."""
+        if self.args.sandbox_eval_theorems and self.is_world_process_zero():
+            self._proving_metrics = sandbox_pass_at_k(
+                self.accelerator.unwrap_model(self.model), self.processing_class, self.format,
+                theorems=self.args.sandbox_eval_theorems, attempts=self.args.sandbox_eval_attempts, seed=self.args.seed,
+            )
+        return super().evaluate(*args, **kwargs)
 
-    def __enter__(self) -> Callable[[StepStats], None]:
-        if not self.enabled:
-            return lambda stats: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    def prediction_step(self, model: torch.nn.Module, inputs: dict[str, Any], prediction_loss_only: bool,
+                        ignore_keys: list[str] | None = None) -> tuple[torch.Tensor, None, None]:
+        """The evaluation loss of one batch (every unit counted, none dropped), with its F, log p̂ and CE."""
+        batch = self._prepare_inputs(inputs)
+        size = batch.pop("num_units")
+        with torch.no_grad(), self.compute_loss_context_manager():
+            logprobs, mask = target_logprobs(model, batch)
+        result = unit_losses(logprobs, mask, batch["unit_index"], num_units=size, config=self.loss_config)
+        ce = unit_losses(logprobs, mask, batch["unit_index"], num_units=size,
+                         config=LossConfig(kind="ce", reduction=self.loss_config.reduction))
+        self._record("eval", result.weight, result.logprob, ce.loss)
+        return result.loss.mean().detach(), None, None
 
-        self.bar = Progress(
-            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(), TimeRemainingColumn(),
-        )
-        self.bar.__enter__()
-        task = self.bar.add_task("train", total=self.total, completed=self.done, info="")
+    # Saving and resuming.
 
-        def advance(stats: StepStats) -> None:
-            info = f"loss {stats.loss:.3f}  F {stats.mean_weight:.3f}  dropped {stats.dropped:.0%}  lr {stats.lr:.1e}"
-            self.bar.update(task, advance=1, info=info)
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        """Save as the Trainer does (``from_pretrained`` layout), plus ``prover_config.json``."""
+        super()._save(output_dir, state_dict=state_dict)
+        if self.args.should_save:
+            write_prover_config(output_dir or self.args.output_dir, {
+                "format": self.format.name, "task": self.args.task, "step": self.state.global_step,
+                "train": self.args.to_dict(),
+            })
 
-        return advance
+    def _save_checkpoint(self, model: torch.nn.Module, trial: Any) -> None:
+        streams = gather_object([self._stream().state_dict()])
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            folder = Path(self._get_output_dir(trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            (folder / REFILL_STATE_FILE).write_text(json.dumps(streams) + "\n", encoding="utf-8")
 
-    def __exit__(self, *exc_info: object) -> None:
-        if self.enabled:
-            self.bar.__exit__(*exc_info)
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs: Any) -> Any:
+        """Train as the Trainer does; on resume the refill streams continue where they stopped."""
+        if resume_from_checkpoint is True:
+            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
+            if resume_from_checkpoint is None:
+                raise ConfigError(f"no checkpoint to resume from in {self.args.output_dir}")
+        if resume_from_checkpoint:
+            path = Path(resume_from_checkpoint) / REFILL_STATE_FILE
+            self._resumed_streams = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+            self._refill_stream = None
+        return super().train(resume_from_checkpoint=resume_from_checkpoint or None, **kwargs)

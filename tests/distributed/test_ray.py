@@ -134,12 +134,18 @@ def test_bench_on_ray_writes_the_files_of_a_local_run_and_resumes(ray_cluster, r
     out = tmp_path / "run"
     result = invoke(*BENCH, "--ray", "--set", "ray.model_actors=0", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert f"({2 * THEOREMS} attempts recorded)" in result.output
+    assert f"({2 * THEOREMS} attempts recorded, 0 errors)" in result.output
     assert stored(out) == reference
     manifest = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
     assert manifest["config"]["ray"]["enabled"] is True and manifest["config"]["ray"]["model_actors"] == 0
     again = invoke(*BENCH, "--ray", "--set", "ray.model_actors=0", "--out", str(out), "--resume")
     assert again.exit_code == 0, again.output
+    assert stored(out) == reference
+    # where the searches ran cannot alter a finished record: the run resumes without Ray
+    local = invoke(*BENCH, "--out", str(out), "--resume")
+    assert local.exit_code == 0, local.output
+    changed = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))["resumes"][-1]["changed"]
+    assert changed == {"ray.enabled": [True, False], "ray.model_actors": [0, None]}
     assert stored(out) == reference
 
 

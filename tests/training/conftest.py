@@ -1,14 +1,13 @@
-"""Small synthetic training sets and tiny configs for the training tests."""
+"""Small synthetic training sets, a tiny config and a trainer builder for the training tests."""
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import pytest
 
 from lean_env.types import ProofState, Theorem
-from prover.training import DataSpec, LossConfig, ModelSpec, OptimConfig, ProofTrace, StepExample, TrainConfig
+from prover.training import DCOConfig, DCOTrainer, ProofTrace, StepExample, build_model, tactic_trainer
 from search.proposer import Query
 
 
@@ -67,16 +66,33 @@ def traces() -> list[ProofTrace]:
     ]
 
 
+@pytest.fixture(scope="session")
+def short_and_long() -> list[ProofTrace]:
+    """Ten one-step traces with a 1-character target (an untrained tiny model gives it
+    p ≈ e^-12) and ten with a long one (p ≈ e^-190): at N' = e^60 the short ones have F ≈ 0 and are dropped, the long ones F ≈ 1 and kept."""
+    data = [make_trace(f"s{i}", [(f"⊢ s{i}", "x")]) for i in range(10)]
+    return data + [make_trace(f"l{i}", [(f"⊢ l{i}", "exact (And.intro hp hq) -- a long tactic")]) for i in range(10)]
+
+
 @pytest.fixture
-def tiny_config(tmp_path) -> TrainConfig:
-    return TrainConfig(
-        model=ModelSpec(format="sandbox", size="tiny"),
-        data=DataSpec(source="unused"),
-        loss=LossConfig(kind="ce"),
-        optim=OptimConfig(lr=1e-2, warmup_steps=2),
-        output_dir=str(tmp_path / "out"),
-        batch_size=4,
-        max_steps=6,
-        seed=3,
+def tiny_config(tmp_path) -> DCOConfig:
+    """A 20k-parameter model, 6 steps of 4 units, logging every step, no checkpoints."""
+    return DCOConfig(
+        model_size="tiny", prompt_format="sandbox", train_data="unused", output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=4, max_steps=6, seed=3, learning_rate=1e-2, warmup_steps=2,
+        lr_scheduler_type="constant_with_warmup", logging_steps=1, save_strategy="no", device_type="cpu",
+        report_to="none", disable_tqdm=True,
     )
 
+
+@pytest.fixture
+def make_trainer():
+    """``make_trainer(config, traces, eval_traces=None, callbacks=())``: a ``DCOTrainer`` with a
+    freshly built model, for tests that look inside the trainer."""
+
+    def make(config: DCOConfig, data, eval_traces=None, callbacks=()) -> DCOTrainer:
+        model, tokenizer = build_model(config)
+        return tactic_trainer(config, model=model, tokenizer=tokenizer, traces=data, eval_traces=eval_traces,
+                              callbacks=list(callbacks))
+
+    return make
