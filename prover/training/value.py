@@ -33,7 +33,7 @@ from prover.metrics import auc
 from prover.models.loading import write_prover_config
 from prover.models.scratch import SCRATCH_SIZES
 from prover.models.tokenizer import new_tokenizer
-from prover.models.value import VALUE_TASK, TransformersValue, build_value_model, value_text
+from prover.models.value import VALUE_TASK, TransformersValue, build_value_model, load_value_model, value_text
 from search import BestFirst, Budget, Proposer, Rollouts, SearchResult
 from search.engine import SearchEngine
 from search.graph import FAILED, OPEN, PROVED, ProofGraph
@@ -48,7 +48,6 @@ __all__ = [
     "write_value_examples",
     "read_value_examples",
     "ValueTrainer",
-    "value_trainer",
     "load_value_examples",
     "value_task",
     "value_model",
@@ -172,13 +171,6 @@ class ValueTrainer(Trainer):
             write_prover_config(output_dir or self.args.output_dir, {"task": VALUE_TASK, "step": self.state.global_step})
 
 
-def value_trainer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, examples: Sequence[ValueExample],
-                  args: TrainingArguments, *, max_tokens: int = 512) -> ValueTrainer:
-    """A ``ValueTrainer`` over ``examples`` (padded batches of state texts and soft labels)."""
-    return ValueTrainer(model=model, args=args, train_dataset=_Examples(examples, tokenizer, max_tokens),
-                        data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
-
-
 def load_value_examples(spec: str) -> list[ValueExample]:
     """Labelled states from ``sandbox:<split>`` (searched and labelled here) or a JSONL file
     written by ``write_value_examples``."""
@@ -218,19 +210,22 @@ def value_model(config: TrainingArguments) -> tuple[PreTrainedModel, PreTrainedT
 
 
 def train_value_model(examples: Sequence[ValueExample], out: Path, *, size: str = "tiny", max_steps: int = 300,
-                      batch_size: int = 32, lr: float = 1e-3, seed: int = 0, max_tokens: int = 512) -> TransformersValue:
-    """Train a from-scratch value model of ``size`` on ``examples`` and save it in ``out``."""
-    set_seed(seed)
-    tokenizer = new_tokenizer()
-    model = build_value_model(SCRATCH_SIZES[size], tokenizer)
-    arguments = TrainingArguments(output_dir=str(out), max_steps=max_steps, per_device_train_batch_size=batch_size,
-                                  learning_rate=lr, lr_scheduler_type="cosine", warmup_steps=max(max_steps // 20, 1),
-                                  save_strategy="no", report_to=[], logging_steps=max(max_steps // 10, 1), seed=seed,
-                                  use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0)
-    trainer = value_trainer(model, tokenizer, examples, arguments, max_tokens=max_tokens)
+                      batch_size: int = 32, lr: float = 1e-3, seed: int = 0) -> TransformersValue:
+    """Train a from-scratch value model of ``size`` on ``examples`` as the ``value`` training
+    task does (``value_model`` + ``value_task``, one process) and load it from ``out``."""
+    from prover.training.config import DCOConfig
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_value_examples(out / "train_states.jsonl", examples)
+    config = DCOConfig(task="value", train_data=str(out / "train_states.jsonl"), output_dir=str(out), model_size=size,
+                       max_steps=max_steps, per_device_train_batch_size=batch_size, learning_rate=lr, seed=seed,
+                       lr_scheduler_type="cosine", warmup_steps=max(max_steps // 20, 1), save_strategy="no",
+                       report_to=[], device_type="auto")
+    model, tokenizer = value_model(config)
+    trainer = value_task(config, model=model, tokenizer=tokenizer)
     trainer.train()
     trainer.save_model(str(out))
-    return TransformersValue(model, tokenizer, name=f"value:{out.name}")
+    return load_value_model(out)
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,23 @@ def test_a_causal_lm_checkpoint_gets_a_scalar_head(tmp_path):
     assert model.config.num_labels == 1 and model.config.problem_type == "multi_label_classification"
     scores = TransformersValue(model, loaded).evaluate([ProofState(goals=("⊢ True",)), ProofState(goals=("p : Prop\n⊢ p",))])
     assert len(scores) == 2 and all(0 < s < 1 for s in scores)
+
+
+def test_prover_train_task_value_trains_a_value_model_on_the_trainer_stack(tmp_path):
+    from click.testing import CliRunner
+
+    from prover.cli.main import cli
+
+    data = tmp_path / "states.jsonl"
+    write_value_examples(data, _separable(4))
+    out = tmp_path / "value"
+    result = CliRunner().invoke(cli, ["train", "--task", "value", "--data", str(data), "--eval-data", str(data),
+                                      "--size", "tiny", "--max-steps", "4", "--batch-size", "4", "--device", "cpu",
+                                      "--output-dir", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "trained 4/4 steps" in result.output
+    model = load_value_model(out)
+    assert len(model.evaluate([ProofState(goals=("⊢ True",))])) == 1
+    lora = CliRunner().invoke(cli, ["train", "--task", "value", "--data", str(data), "--lora-r", "4",
+                                    "--model", str(out), "--output-dir", str(tmp_path / "x"), "--no-progress"])
+    assert lora.exit_code == 2 and "not supported" in lora.output
