@@ -92,12 +92,14 @@ def calibrate(
     out: Path,
     pilot_depth: int = 16,
     seed: int = 0,
+    limits: Budget = Budget(),
     on_run: Callable[[str, Run], None] | None = None,
 ) -> Calibration:
     """Measure ``strategies`` x ``budgets`` (tokens) on ``data`` after ``signal``'s pilot,
     bin the theorems into ``bins`` quantiles of that signal's difficulty, and write
     ``OUT/strategy.toml`` and ``OUT/calibration.md``. Both signals' difficulties are
-    predicted, so the report can compare how well each foretells failure."""
+    predicted, so the report can compare how well each foretells failure. ``limits``
+    bounds every search too (its token limit is replaced by each budget)."""
     for strategy in strategies:
         chosen = resolve_policy(strategy.policy, strategy.params)
         if chosen.proposer_kind != kind:
@@ -106,7 +108,7 @@ def calibrate(
     difficulties: dict[str, dict[str, float]] = {}
     for each in ("pilot", "root-value"):
         found: dict[str, float] = {}
-        agent.run(data, policy=_Probe(kind, each, pilot, pilot_depth, found), budget=Budget(), attempts=1, seed=seed)
+        agent.run(data, policy=_Probe(kind, each, pilot, pilot_depth, found), budget=limits, attempts=1, seed=seed)
         difficulties[each] = found
     solved: dict[tuple[str, int], frozenset[str]] = {}
     tables = out / "tables"
@@ -118,7 +120,7 @@ def calibrate(
         policy = ComputeOptimal(strategy=str(path), pilot_depth=pilot_depth)
         for budget in budgets:
             name = f"{index:02d}-{strategy.policy}@{budget}"
-            run = agent.run(data, policy=policy, budget=Budget(max_tokens=budget), attempts=1, seed=seed,
+            run = agent.run(data, policy=policy, budget=dataclasses.replace(limits, max_tokens=budget), attempts=1, seed=seed,
                             out=out / "runs" / name, resume=True)
             solved[(strategy.label, budget)] = run.solved
             if on_run is not None:

@@ -77,7 +77,7 @@ def command(dataset, minif2f_path, out, kind, grid_path, budgets, signal, pilot,
     strategies = _grid(grid_path, kind)
     with Agent.from_config(config, statement=data.theorems[0].statement) as agent:
         result = calibrate(agent, data, kind=kind, strategies=strategies, budgets=_budgets(budgets), signal=signal,
-                           pilot=pilot, bins=bins, out=out, seed=config.run.seed,
+                           pilot=pilot, bins=bins, out=out, seed=config.run.seed, limits=config.budget,
                            on_run=lambda name, run: click.echo(f"{name}: {len(run.solved)}/{len(data.theorems)}"))
     click.echo(f"strategy table -> {out / 'strategy.toml'} (evidence: {out / 'calibration.md'})")
     for choice in sorted(result.table.choices, key=lambda c: (c.budget, c.bin)):
