@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.util
+import inspect
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Literal
 import torch
 from transformers import TrainingArguments
 from transformers.integrations import get_available_reporting_integrations
+from transformers.optimization import TYPE_TO_SCHEDULER_FUNCTION
 
 from prover.config import ConfigError, load_config
 from prover.models import SCRATCH_SIZES, ModelLoadError, check_device, get_format
@@ -114,6 +116,21 @@ class DCOConfig(TrainingArguments):
         missing = sorted(set(self.report_to) - set(get_available_reporting_integrations()))
         if missing:
             raise ValueError(f"report_to {', '.join(missing)}: not installed here (pip install {' '.join(missing)})")
+        self._check_scheduler_kwargs()
+
+    def _check_scheduler_kwargs(self) -> None:
+        """Refuse ``lr_scheduler_kwargs`` the schedule does not take, which transformers would
+        only find at step 0 (e.g. the preset's ``min_lr_rate`` under ``--schedule linear``)."""
+        if not isinstance(self.lr_scheduler_kwargs, dict):
+            return
+        schedule = TYPE_TO_SCHEDULER_FUNCTION[self.lr_scheduler_type]
+        accepted = inspect.signature(schedule).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+            return
+        unknown = sorted(set(self.lr_scheduler_kwargs) - set(accepted))
+        if unknown:
+            raise ValueError(f"lr_scheduler_kwargs {', '.join(unknown)}: not taken by the "
+                             f"{self.lr_scheduler_type.value} schedule")
 
     def _check_device(self) -> None:
         cuda = torch.cuda.is_available()
