@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import click
@@ -90,10 +89,11 @@ def command(config_file: str | None, preset: str | None, resume: str | None, pro
 
     from prover.config import override
     from prover.training import load_train_config, train
+    from prover.training.config import without_schedule_kwargs
 
     config = load_train_config(config_file, preset=preset)
     if flags["schedule"] is not None:
-        config = dataclasses.replace(config, lr_scheduler_kwargs={})  # the preset's kwargs belong to its own schedule
+        config = without_schedule_kwargs(config)
     config = override(config, [(key, flags[flag]) for flag, key in TRAIN_FLAGS.items()])
     if click.get_current_context().meta.get("train.length") == "epochs":
         config = override(config, [("max_steps", -1)])  # transformers' "no step limit: train the epochs"
