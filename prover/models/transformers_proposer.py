@@ -21,8 +21,10 @@ class GenerationSettings:
     """How candidates are generated.
 
     ``temperature`` 0 means greedy (one candidate per query); ``beam_search`` returns the
-    ``k`` best beams instead of ``k`` samples. ``batch_rows`` bounds the rows (query ×
-    sample) of one ``generate`` call.
+    ``k`` best beams instead of ``k`` samples. Sampling draws ``oversample * k`` rows per
+    query and keeps the ``k`` most likely distinct texts: a confident model repeats itself,
+    and ``k`` samples alone would give the search far fewer than ``k`` tactics to try.
+    ``batch_rows`` bounds the rows (query × sample) of one ``generate`` call.
     """
 
     temperature: float = 1.0
@@ -30,10 +32,11 @@ class GenerationSettings:
     max_new_tokens: int = 128
     max_prompt_tokens: int = 2048
     batch_rows: int = 64
+    oversample: int = 1
 
     def __post_init__(self) -> None:
-        if self.temperature < 0 or self.max_new_tokens < 1 or self.batch_rows < 1:
-            raise ValueError("temperature must be >= 0, max_new_tokens and batch_rows >= 1")
+        if self.temperature < 0 or self.max_new_tokens < 1 or self.batch_rows < 1 or self.oversample < 1:
+            raise ValueError("temperature must be >= 0, max_new_tokens, batch_rows and oversample >= 1")
 
 
 def merge_candidates(candidates: Sequence[Candidate], k: int) -> list[Candidate]:
@@ -57,7 +60,9 @@ class TransformersProposer:
 
     Sampling draws each row's randomness from its query's ``seed`` and sample index
     (see ``prover.models.sampling``), so a query gets the same candidates alone or in any
-    batch. Each candidate carries the summed log-probability (temperature 1) of its
+    batch. A causal model reads a prompt shared by several sampled rows (the samples of
+    one query, or queries at the same state) once and generates every row from that
+    cache. Each candidate carries the summed log-probability (temperature 1) of its
     tokens, EOS included, and their count.
     """
 
@@ -84,7 +89,8 @@ class TransformersProposer:
         """Up to ``k`` distinct candidates per query, best first."""
         if k < 1 or not queries:
             return [[] for _ in queries]
-        samples = 1 if self.settings.temperature == 0 or self.settings.beam_search else k
+        sampling = self.settings.temperature > 0 and not self.settings.beam_search
+        samples = k * self.settings.oversample if sampling else 1
         prompts = [
             tuple(encode_prompt(self.tokenizer, self.format, self.format.render(q), max_tokens=self.settings.max_prompt_tokens))
             for q in queries
@@ -94,11 +100,21 @@ class TransformersProposer:
         beams = k if self.settings.beam_search else 1
         per_call = max(1, self.settings.batch_rows // beams)
         found: list[list[Candidate]] = [[] for _ in queries]
-        for start in range(0, len(rows), per_call):
-            chunk = rows[start : start + per_call]
+        for chunk in self._chunks(rows, per_call, share=sampling and self.format.architecture == "causal"):
             for row, cands in zip(chunk, self._generate(chunk, [queries[r.query].seed for r in chunk], beams)):
                 found[row.query].extend(cands)
         return [merge_candidates(c, k) for c in found]
+
+    @staticmethod
+    def _chunks(rows: list[_Row], size: int, *, share: bool) -> list[list[_Row]]:
+        """Rows in generate calls of at most ``size``; with ``share``, rows of one prompt
+        (if several) go together so their prompt is read once."""
+        by_prompt: dict[tuple[int, ...], list[_Row]] = {}
+        for row in rows:
+            by_prompt.setdefault(row.prompt if share else (), []).append(row)
+        singles = [group[0] for group in by_prompt.values() if len(group) == 1] if share else []
+        groups = [group for group in by_prompt.values() if not share or len(group) > 1]
+        return [part[i : i + size] for part in (*groups, singles) for i in range(0, len(part), size) if part]
 
     @torch.no_grad()
     def _generate(self, rows: list[_Row], seeds: list[int], beams: int) -> list[list[Candidate]]:
@@ -119,6 +135,8 @@ class TransformersProposer:
             pad_token_id=self._pad,
             eos_token_id=self.tokenizer.eos_token_id,
         )
+        if not seq2seq and len(rows) > 1 and width > 1 and all(r.prompt == rows[0].prompt for r in rows):
+            kwargs["cache"] = self._prompt_cache(rows[0].prompt, len(rows))
         if beams > 1:
             out = self.model.generate(
                 **kwargs, num_beams=beams, num_return_sequences=beams, output_scores=True, length_penalty=0.0
@@ -138,6 +156,13 @@ class TransformersProposer:
         generated = out.sequences[:, -token_scores.shape[1] :].tolist()
         cands = [self._candidate(g, s) for g, s in zip(generated, token_scores.tolist())]
         return [cands[i * beams : (i + 1) * beams] for i in range(len(rows))]
+
+    def _prompt_cache(self, prompt: tuple[int, ...], rows: int) -> object:
+        """The KV cache of ``prompt`` minus its last token, read once and repeated for
+        ``rows`` rows; ``generate`` continues from it with the last token."""
+        cache = self.model(input_ids=torch.tensor([prompt[:-1]], device=self.model.device), use_cache=True).past_key_values
+        cache.batch_repeat_interleave(rows)
+        return cache
 
     def _candidate(self, tokens: list[int], scores: list[float]) -> Candidate:
         """Cut a generated row at EOS (kept) or at the end of a stop string, and score it."""
