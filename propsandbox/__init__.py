@@ -5,7 +5,7 @@ Depends only on ``lean_env``'s public API; everything outside this package impor
 """
 
 from propsandbox.datasets import SANDBOX_DATA_VERSION, load_split, split_names
-from propsandbox.environment import SandboxEnvironment, in_fragment, state_of
+from propsandbox.environment import SandboxEnvironment, in_fragment, provable, state_of
 from propsandbox.generator import Difficulty, GeneratedTheorem, generate_theorems
 from propsandbox.heuristics import BASELINE_PRIORS, FALLBACK_TACTICS, rank_tactics, rollout
 from propsandbox.syntax import is_tautology, parse_statement
@@ -13,6 +13,7 @@ from propsandbox.syntax import is_tautology, parse_statement
 __all__ = [
     "SandboxEnvironment",
     "in_fragment",
+    "provable",
     "state_of",
     "parse_statement",
     "Difficulty",
