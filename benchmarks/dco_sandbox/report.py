@@ -121,13 +121,16 @@ def _plot_ce_epochs(data: _Data, path: Path) -> None:
     for k in [n for n in plan.ns if n in (1, 4, 16, 64, 256, 1024) or n == plan.rollouts]:
         stats = [_stats(data.rollouts("ce", str(e), k)) for e in epochs]
         axes[0].errorbar(epochs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o", capsize=3, label=f"pass@{k}")
-    axes[0].set(xscale="log", xlabel="CE epochs", ylabel="step-rollout pass@N (held-out)", title="CE over epochs")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xticks(epochs, [str(e) for e in epochs])
+    axes[0].set(xlabel="CE epochs", ylabel="step-rollout pass@N (held-out)", title="CE over epochs")
     axes[0].legend(fontsize=8)
     for key, label in (("top1", "mean top-1 probability"), ("entropy", "entropy (nats, lower bound)"),
                        ("confident_wrong", "share: wrong top tactic with p > 0.9"), ("wrong_top", "share: wrong top tactic")):
         stats = [_stats(data.per_seed("ce", str(e), lambda m: m["confidence"][key])) for e in epochs]
         axes[1].errorbar(epochs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o", capsize=3, label=label)
-    axes[1].set(xscale="log", xlabel="CE epochs", title="confidence on held-out proof states")
+    axes[1].set(xlabel="CE epochs", title="confidence on held-out proof states")
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -184,8 +187,8 @@ def _headline(data: _Data) -> list[str]:
     plan = data.plan
     ce = [("ce", str(e)) for e in plan.epochs]
     dco = [(name, data.last) for name in data.dco_names]
-    ns = [n for n in (1, 16, 256, 1024) if n <= plan.rollouts]
-    budgets = [b for b in plan.budgets]
+    ns = sorted({n for n in (1, 16, 256, 1024) if n <= plan.rollouts} | {plan.rollouts})
+    budgets = list(plan.budgets)
     lines = ["## Headline", "",
              "Best CE epoch and best DCO variant are chosen per column (by mean over seeds), so both are "
              "optimistic; the ensemble splits the same total N (or samples) equally over the DCO-step models "
@@ -242,6 +245,13 @@ def _findings(data: _Data, proof_steps: float) -> list[str]:
              f"{best_n_epoch}). The overconfidence regime (pass@1 up while pass@{top} falls from its best) "
              f"{'appears' if regime else 'does not appear'} in this run."]
     if data.dco_names:
+        top1 = {name: statistics.fmean(data.per_seed(name, last, lambda m: m["confidence"]["top1"]))
+                for name in ("ce", *data.dco_names)}
+        lines.append(f"- Confidence on held-out states at epoch {last}: mean top-1 probability CE {top1['ce']:.3f}, "
+                     + ", ".join(f"{name} {top1[name]:.3f}" for name in data.dco_names)
+                     + " (the paper: DCO limits confidence; it "
+                     + ("does" if all(top1[n] < top1["ce"] for n in data.dco_names) else "does not always")
+                     + " here).")
         for k in sorted({1, 16, top} & set(plan.ns)):
             ce_val = statistics.fmean(data.rollouts("ce", last, k))
             best_label, vals = data.best([(n, last) for n in data.dco_names], lambda v, e: data.rollouts(v, e, k))
@@ -257,7 +267,7 @@ def _findings(data: _Data, proof_steps: float) -> list[str]:
 
 
 def write(plan: Plan, measured: Mapping[str, Any], base: Mapping[str, Any] | None, *, docs: Path, name: str,
-          command: str, seconds: float, proof_steps: float) -> Path:
+          command: str, seconds: float, train_seconds: float, proof_steps: float) -> Path:
     """Write ``docs/<name>.md`` with its plots (``docs/<name>-*.png``) and the raw numbers
     (``docs/<name>.json``); returns the Markdown path."""
     docs.mkdir(parents=True, exist_ok=True)
@@ -277,8 +287,9 @@ def write(plan: Plan, measured: Mapping[str, Any], base: Mapping[str, Any] | Non
         f"data, steps, seeds and batch size in pairs as CE), {plan.rollouts} step rollouts per theorem (depth ≤ "
         f"{plan.max_depth}, T = 1), best-first (k = {plan.search_k}) and beam (width {plan.search_k // 2}, k = "
         f"{plan.search_k}) up to {plan.search_samples} samples per theorem (over-sampling ×{plan.oversample}), "
-        f"confidence from {plan.confidence_samples} samples per state. This invocation took {seconds:.0f} s "
-        "(cached stages are read, not rerun).", "",
+        f"confidence from {plan.confidence_samples} samples per state. Training took {train_seconds / 60:.0f} min "
+        f"of process time in all (one thread per run); this invocation took {seconds:.0f} s (cached stages are read, "
+        "not rerun).", "",
         f"![CE over epochs]({name}-ce-epochs.png)", "", f"![pass@N curves]({name}-curves.png)", "",
         *_findings(data, proof_steps), *_headline(data), *_base_section(base, plan), *_tables(data),
     ]

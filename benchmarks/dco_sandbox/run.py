@@ -228,8 +228,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     stage_train(plan, work)
     measured = stage_measure(plan, work)
+    trained = [model_dir(plan, work, v, seed) / "train.json" for v in plan.variants for seed in plan.seeds]
+    train_seconds = sum(json.loads(path.read_text())["seconds"] for path in trained if path.is_file())
     path = report.write(plan, measured, base, docs=args.docs, name="dco-sandbox-quick" if args.quick else "dco-sandbox",
-                        command=command.strip(), seconds=time.perf_counter() - started,
+                        command=command.strip(), seconds=time.perf_counter() - started, train_seconds=train_seconds,
                         proof_steps=measure.mean_proof_length(measure.test_theorems(plan.test_theorems).theorems))
     _log(f"report: {path} ({math.ceil(time.perf_counter() - started)} s this invocation)")
 
