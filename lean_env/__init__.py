@@ -9,6 +9,7 @@ from lean_env.limits import EnvLimits
 from lean_env.errors import BackendUnavailable, EnvironmentFault, LeanEnvError, StatementError
 from lean_env.goals import Hypothesis, ParsedGoal, fresh_name, parse_goal, split_top
 from lean_env.types import (
+    FAILURES,
     EnvCrash,
     NewState,
     ProofComplete,
@@ -37,6 +38,7 @@ __all__ = [
     "StepTimeout",
     "EnvCrash",
     "Verdict",
+    "FAILURES",
     "LeanEnvError",
     "StatementError",
     "BackendUnavailable",

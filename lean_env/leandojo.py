@@ -1,11 +1,29 @@
 """LeanDojo backend: the ``Environment`` API over ``lean_dojo.Dojo`` for already traced repositories.
 
-Each theorem gets one ``Dojo`` (one Lean process), opened by ``start`` and kept until
-``aclose``. Dojo calls block, so they run in worker threads; calls on one Dojo are
-serialised because its process answers one request at a time. After a tactic timeout
-or a crash the process can no longer be trusted (a late answer would be read as the
-next one), so it is closed: later steps on that theorem's states report
+Each theorem gets one tactic-mode ``Dojo`` (one Lean process), opened by ``start`` and
+kept until ``aclose``. Dojo calls block, so they run in worker threads; calls on one
+Dojo are serialised because its process answers one request at a time. After a tactic
+timeout or a crash the process can no longer be trusted (a late answer would be read as
+the next one), so it is closed: later steps on that theorem's states report
 ``EnvCrash(state_lost=True)`` and ``start`` opens a fresh Dojo.
+
+What LeanDojo can and cannot do here:
+
+* A candidate goes to ``Dojo.run_tac`` as one tactic (``hygiene.single_tactic``):
+  LeanDojo parses exactly one ``tactic`` (``Lean4Repl.lean``), like the REPL.
+* ``verify`` opens a *command-mode* Dojo at the theorem's line and compiles statement,
+  proof and ``#print axioms`` as one command, so Lean itself parses ``;``, ``<;>`` and
+  indentation, the kernel checks the declaration, and the axioms are audited (tactic
+  mode cannot report axioms: its proof check is ``hasSorry`` plus the kernel). LeanDojo
+  prints messages as bare lines before its ``REPL>`` reply, so the verdict is followed by
+  a ``#check`` of a fresh nonce whose error must be the next reply (as on the REPL);
+  the one axioms report must be the only one.
+* It cannot share work between theorems (one ``lake env lean`` process per Dojo) and
+  its replies carry no request id; it also shares one terminal for stdout and stderr.
+* A repository that is not traced yet is refused before any Dojo opens (tracing a
+  Mathlib-sized repository takes hours and would otherwise start silently inside a
+  search). ``limits.start_timeout_s`` bounds a Dojo's start (a cold ``import Mathlib``),
+  ``limits.step_timeout_s`` one tactic and ``limits.verify_timeout_s`` one verify.
 
 ``lean_dojo`` is imported lazily (it reads its environment variables, checks ``git``
 and creates its cache directory on import).
@@ -15,19 +33,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import math
+import secrets
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any, Callable, ContextManager
 
+from lean_env.axioms import DEFAULT_AXIOMS, accepted_axioms, axiom_problem, print_axioms_command, read_axiom_report
 from lean_env.base import EnvironmentBase
 from lean_env.errors import BackendUnavailable, StatementError
-from lean_env.hygiene import check_tactic
+from lean_env.hygiene import check_tactic, single_tactic
 from lean_env.limits import EnvLimits
+from lean_env.source import SourceFile, declared_name
 from lean_env.types import (
     EnvCrash,
     NewState,
@@ -41,10 +63,14 @@ from lean_env.types import (
     Verdict,
 )
 
-__all__ = ["LeanDojoConfig", "LeanDojoEnvironment", "DojoFactory", "split_pp_goals", "split_tactic_blocks"]
+__all__ = ["LeanDojoConfig", "LeanDojoEnvironment", "DojoFactory", "TraceLookup", "split_pp_goals"]
 
 DojoFactory = Callable[[Any, int], ContextManager[Any]]
-"""Builds the Dojo context manager for a ``lean_dojo.Theorem`` and a per-tactic timeout in seconds."""
+"""Builds the Dojo context manager for an entry (a ``lean_dojo.Theorem`` for tactic mode,
+``(repo, file_path, line)`` for command mode) and a timeout in seconds for its start."""
+
+TraceLookup = Callable[[Any], "Path | None"]
+"""Where the traced copy of a repository lives, or ``None`` when it was never traced."""
 
 _INSTALL_HINT = "pip install 'lean-prover-agent[leandojo]'"
 _CLOSED = "the LeanDojo process of this theorem was closed after a timeout or crash; start the theorem again"
@@ -54,12 +80,14 @@ _USER_INIT_ERRORS = ("Failed to locate the theorem", "`where` keyword")
 
 @dataclass(frozen=True)
 class LeanDojoConfig:
-    """Where the theorems live and how long a tactic may run.
+    """Where the theorems live, how long work may take, and what a proof may rely on.
 
     ``repo`` (a ``lean_dojo.LeanGitRepo``) wins over ``repo_url``/``commit``, from which one
     is built on first use (that may contact GitHub). ``file_path`` is the ``.lean`` file
     inside the repository; when ``None`` it is taken from ``Theorem.source`` of the form
-    ``owner/repo@commit:path/File.lean``. ``limits.step_timeout_s`` bounds one tactic.
+    ``owner/repo@commit:path/File.lean``. ``limits`` bounds a Dojo's start, a tactic and a
+    verify. ``allow_native_decide`` relaxes the tactic rule and the axiom allow-list
+    together, as on the REPL.
     """
 
     repo_url: str | None = None
@@ -67,6 +95,8 @@ class LeanDojoConfig:
     repo: Any = None
     file_path: str | None = None
     limits: EnvLimits = EnvLimits()
+    allow_native_decide: bool = False
+    allowed_axioms: tuple[str, ...] = DEFAULT_AXIOMS
 
 
 @dataclass(frozen=True)
@@ -76,6 +106,16 @@ class _Handle:
     theorem: str
     generation: int
     tactic_state: Any
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a verify found: ``failure`` is ``""`` when the proof is accepted."""
+
+    failure: str
+    reason: str = ""
+    messages: tuple[str, ...] = ()
+    axioms: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -107,21 +147,28 @@ def split_pp_goals(pp: str) -> tuple[str, ...]:
     return tuple(part.strip("\n") for part in pp.split("\n\n") if part.strip())
 
 
-def split_tactic_blocks(proof: str) -> list[str]:
-    """Split a tactic proof into the top-level tactics LeanDojo runs one request at a time.
+def _seconds(value: float) -> int:
+    return max(1, math.ceil(value))
 
-    A block is a line at the proof's base indentation plus the more indented lines under it.
-    """
-    lines = [line for line in proof.splitlines() if line.strip()]
-    if not lines:
-        return []
-    base = min(len(line) - len(line.lstrip()) for line in lines)
-    blocks: list[list[str]] = []
-    for line in lines:
-        if len(line) - len(line.lstrip()) == base:
-            blocks.append([])
-        blocks[-1].append(line[base:])
-    return ["\n".join(block) for block in blocks]
+
+def _set_timeout(dojo: Any, seconds: float) -> None:
+    """Bound every later read of ``dojo`` by ``seconds`` (a Dojo keeps one pexpect timeout,
+    set at construction; it is the start-up timeout until this is called)."""
+    dojo.timeout = _seconds(seconds)
+    proc = getattr(dojo, "proc", None)
+    if proc is not None:
+        proc.timeout = dojo.timeout
+
+
+def local_trace(repo: Any, cache_dir: Path | None = None) -> Path | None:
+    """The traced copy of ``repo`` in LeanDojo's local cache (``cache_dir``, default
+    LeanDojo's own), ``None`` if there is none: never downloads, never traces."""
+    if cache_dir is None:
+        from lean_dojo.data_extraction.cache import cache
+
+        cache_dir = cache.cache_dir
+    path = Path(cache_dir) / repo.get_cache_dirname() / repo.name
+    return path if path.is_dir() else None
 
 
 class LeanDojoEnvironment(EnvironmentBase):
@@ -129,22 +176,26 @@ class LeanDojoEnvironment(EnvironmentBase):
 
     name = "leandojo"
 
-    def __init__(self, config: LeanDojoConfig, *, dojo_factory: DojoFactory | None = None) -> None:
+    def __init__(self, config: LeanDojoConfig, *, dojo_factory: DojoFactory | None = None, traced: TraceLookup | None = None) -> None:
         self._ld = _import_lean_dojo()
         self._config = config
-        self._factory = dojo_factory or (lambda theorem, timeout: self._ld.Dojo(theorem, timeout=timeout))
+        self._factory = dojo_factory or (lambda entry, timeout: self._ld.Dojo(entry, timeout=timeout))
+        self._traced = traced or local_trace
         self._repo = config.repo
         self._sessions: dict[str, _Session] = {}
         self._generations = itertools.count(1)
 
-    def _dojo_theorem(self, theorem: Theorem) -> Any:
-        """The ``lean_dojo.Theorem`` for ``theorem`` (blocking: building the repo may use git/GitHub)."""
+    def _file_path(self, theorem: Theorem) -> str:
         file_path = self._config.file_path or (theorem.source or "").rpartition(":")[2]
         if not file_path.endswith(".lean"):
             raise StatementError(
                 f"LeanDojo needs the .lean file of {theorem.name}: set LeanDojoConfig.file_path "
                 "or Theorem.source to 'repo@commit:path/File.lean'"
             )
+        return file_path
+
+    def _traced_repo(self) -> tuple[Any, Path]:
+        """The repository and its traced copy; refuses an untraced one before any Dojo starts."""
         if self._repo is None:
             if not (self._config.repo_url and self._config.commit):
                 raise BackendUnavailable("LeanDojoConfig needs repo, or repo_url and commit")
@@ -152,19 +203,36 @@ class LeanDojoEnvironment(EnvironmentBase):
                 self._repo = self._ld.LeanGitRepo(self._config.repo_url, self._config.commit)
             except Exception as exc:  # network, git or GitHub API failures, all infrastructure
                 raise BackendUnavailable(f"LeanDojo could not load {self._config.repo_url}: {exc}") from exc
-        return self._ld.Theorem(self._repo, Path(file_path), theorem.name)
+        path = self._traced(self._repo)
+        if path is None:
+            url, commit = getattr(self._repo, "url", self._config.repo_url), getattr(self._repo, "commit", self._config.commit)
+            raise BackendUnavailable(
+                f"LeanDojo has no trace of {url}@{commit}; tracing a Mathlib-sized repository takes hours, so it is "
+                "never started inside a search. Trace it once beforehand: python -c \"import lean_dojo; "
+                f"lean_dojo.trace(lean_dojo.LeanGitRepo('{url}', '{commit}'))\""
+            )
+        return self._repo, path
 
-    def _open(self, theorem: Theorem) -> tuple[ContextManager[Any], Any, Any]:
-        """Enter a new Dojo for ``theorem``: (context, dojo, initial TacticState). Blocking."""
-        context = self._factory(self._dojo_theorem(theorem), max(1, math.ceil(self._config.limits.step_timeout_s)))
+    def _enter(self, entry: Any, name: str, timeout: float) -> tuple[ContextManager[Any], Any, Any]:
+        """Enter a new Dojo for ``entry`` within ``limits.start_timeout_s``, then bound its
+        later reads by ``timeout``: (context, dojo, initial state). Blocking."""
+        context = self._factory(entry, _seconds(self._config.limits.start_timeout_s))
         try:
             dojo, initial = context.__enter__()
         except self._ld.DojoInitError as exc:
             error = StatementError if any(key in str(exc) for key in _USER_INIT_ERRORS) else BackendUnavailable
-            raise error(f"LeanDojo could not start {theorem.name}: {exc}") from exc
-        except Exception as exc:  # untraced repo, missing Lean4Repl.lean, no lake: infrastructure
-            raise BackendUnavailable(f"LeanDojo could not start {theorem.name}: {exc!r}") from exc
+            raise error(f"LeanDojo could not start {name}: {exc}") from exc
+        except Exception as exc:  # missing Lean4Repl.lean, no lake: infrastructure
+            raise BackendUnavailable(f"LeanDojo could not start {name}: {exc!r}") from exc
+        _set_timeout(dojo, timeout)
         return context, dojo, initial
+
+    def _open(self, theorem: Theorem) -> tuple[ContextManager[Any], Any, Any]:
+        """A tactic-mode Dojo on ``theorem``: (context, dojo, initial TacticState). Blocking."""
+        file_path = self._file_path(theorem)
+        repo, _ = self._traced_repo()
+        entry = self._ld.Theorem(repo, Path(file_path), theorem.name)
+        return self._enter(entry, theorem.name, self._config.limits.step_timeout_s)
 
     async def start(self, theorem: Theorem) -> ProofState:
         """Root state of ``theorem``, opening its Dojo unless one is already open."""
@@ -189,7 +257,7 @@ class LeanDojoEnvironment(EnvironmentBase):
         handle = state.handle
         if not isinstance(handle, _Handle):
             raise ValueError("state was not produced by a LeanDojoEnvironment")
-        hygiene = check_tactic(tactic)
+        hygiene = check_tactic(tactic, allow_native_decide=self._config.allow_native_decide)
         if not hygiene.ok:
             return TacticRejected(reason=hygiene.reason, message=hygiene.detail)
         session = self._sessions.get(handle.theorem)
@@ -199,10 +267,10 @@ class LeanDojoEnvironment(EnvironmentBase):
             if self._sessions.get(handle.theorem) is not session:  # closed while this step waited
                 return EnvCrash(reason=_CLOSED, state_lost=True)
             try:
-                result = await asyncio.to_thread(session.dojo.run_tac, handle.tactic_state, hygiene.text)
+                result = await asyncio.to_thread(session.dojo.run_tac, handle.tactic_state, single_tactic(hygiene.text))
             except self._ld.DojoTacticTimeoutError:
                 await self._drop(session)
-                return StepTimeout(seconds=float(max(1, math.ceil(self._config.limits.step_timeout_s))))
+                return StepTimeout(seconds=float(_seconds(self._config.limits.step_timeout_s)))
             except self._ld.DojoCrashError as exc:
                 await self._drop(session)
                 return EnvCrash(reason=f"LeanDojo crashed: {exc or 'unknown'}", state_lost=True)
@@ -233,46 +301,71 @@ class LeanDojoEnvironment(EnvironmentBase):
             context.__exit__(None, None, None)
 
     async def verify(self, theorem: Theorem, proof: str) -> Verdict:
-        """Hygiene-check ``proof``, replay it block by block in a fresh Dojo, accept only a final ``ProofFinished``.
-
-        LeanDojo checks the finished proof term for ``sorry`` and with the kernel before reporting it.
-        """
+        """Hygiene-check ``proof``, then compile statement, proof and ``#print axioms`` in a
+        fresh command-mode Dojo at the theorem's place in its file; accept only no error,
+        no sorry and allowed axioms, read in step with a nonce check."""
         started = time.monotonic()
-        hygiene = check_tactic(proof)
+        hygiene = check_tactic(proof, allow_native_decide=self._config.allow_native_decide)
+        name = declared_name(theorem.statement)
         if not hygiene.ok:
-            ok, reason, messages = False, f"{hygiene.reason}: {hygiene.detail}", ()
+            outcome = _Outcome("rejected", f"{hygiene.reason}: {hygiene.detail}")
+        elif name is None:
+            outcome = _Outcome("statement", "no theorem name to audit axioms of")
         else:
-            ok, reason, messages = await asyncio.to_thread(self._replay, theorem, split_tactic_blocks(hygiene.text))
+            try:
+                outcome = await asyncio.to_thread(self._compile, theorem, name, hygiene.text)
+            except StatementError as exc:
+                outcome = _Outcome("statement", str(exc))
         return Verdict(
             theorem=theorem.name,
             proof=proof,
-            ok=ok,
+            ok=not outcome.failure,
             checker=self.name,
-            reason=reason,
-            messages=messages,
+            reason=outcome.reason,
+            messages=outcome.messages,
+            axioms=outcome.axioms,
             seconds=time.monotonic() - started,
+            failure=outcome.failure,
         )
 
-    def _replay(self, theorem: Theorem, tactics: Sequence[str]) -> tuple[bool, str, tuple[str, ...]]:
-        context, dojo, state = self._open(theorem)
-        messages: list[str] = []
+    def _command_entry(self, theorem: Theorem) -> tuple[Any, Path, int]:
+        """``(repo, file, line)`` of ``theorem``'s declaration in the traced repository."""
+        file_path = self._file_path(theorem)
+        repo, root = self._traced_repo()
         try:
-            for index, tactic in enumerate(tactics, 1):
-                if isinstance(state, self._ld.ProofFinished):
-                    return False, f"tactic {index} runs after the proof is finished", tuple(messages)
-                try:
-                    state = dojo.run_tac(state, tactic)
-                except (self._ld.DojoTacticTimeoutError, self._ld.DojoCrashError) as exc:
-                    return False, f"tactic {index}: {type(exc).__name__} {exc}".rstrip(), tuple(messages)
-                if getattr(state, "message", None):
-                    messages.append(state.message)
-                if isinstance(state, self._ld.LeanError):
-                    return False, f"tactic {index}: {state.error}", tuple(messages)
-                if isinstance(state, self._ld.ProofGivenUp):
-                    return False, f"tactic {index}: the proof term contains `sorry`", tuple(messages)
-            if not isinstance(state, self._ld.ProofFinished):
-                return False, "goals remain after the last tactic", tuple(messages)
-            return True, "", tuple(messages)
+            source = SourceFile((root / file_path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise StatementError(f"LeanDojo: cannot read {file_path} in the traced repository: {exc.strerror}") from None
+        short = theorem.name.rpartition(".")[2]
+        decl = source.find(theorem.name) or source.find(short)
+        if decl is None:
+            raise StatementError(f"LeanDojo: no theorem {theorem.name} in {file_path}")
+        return repo, Path(file_path), decl.line
+
+    def _compile(self, theorem: Theorem, name: str, proof: str) -> "_Outcome":
+        body = dataclasses.replace(theorem, header="").with_proof(proof)
+        context, dojo, state = self._enter(self._command_entry(theorem), theorem.name, self._config.limits.verify_timeout_s)
+        try:
+            try:
+                result = dojo.run_cmd(state, f"{body}\n{print_axioms_command(name)}")
+                _set_timeout(dojo, self._config.limits.step_timeout_s)
+                nonce = f"prover_sync_{secrets.token_hex(16)}"
+                sync = dojo.run_cmd(state, f"#check {nonce}")
+            except self._ld.DojoTacticTimeoutError:
+                return _Outcome("timeout", f"timeout: no answer within {_seconds(self._config.limits.verify_timeout_s)}s")
+            except self._ld.DojoCrashError as exc:
+                return _Outcome("crash", f"LeanDojo crashed: {exc or 'unknown'}")
+            if not (isinstance(sync, self._ld.LeanError) and nonce in sync.error):
+                return _Outcome("crash", "a reply out of step with its request (the proof printed a forged reply); refused")
+            if isinstance(result, self._ld.LeanError):
+                return _Outcome("error", f"error: {result.error}", (result.error,))
+            text = result.message or ""
+            messages = tuple(line for line in text.split("\n") if line.strip())
+            if "declaration uses" in text and "sorry" in text:
+                return _Outcome("sorry", "the proof uses sorry", messages)
+            axioms, problem = read_axiom_report([text])
+            problem = problem or axiom_problem(axioms, accepted_axioms(self._config.allowed_axioms, allow_native_decide=self._config.allow_native_decide))
+            return _Outcome("axioms" if problem else "", problem, messages, axioms)
         finally:
             self._exit(context)
 

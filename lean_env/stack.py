@@ -81,8 +81,24 @@ class LeanProject:
         """The REPL command line; run it with ``cwd=root`` so ``lake env`` sets the Mathlib search path."""
         return ("lake", "env", str(self.repl_binary))
 
+    @property
+    def toolchain(self) -> str | None:
+        """The project's ``lean-toolchain`` (``None`` if unreadable)."""
+        return _read_toolchain(self.root)
+
+    @property
+    def repl_toolchain(self) -> str | None:
+        """The toolchain the REPL binary was built with, when it sits in a Lake build
+        layout (``<repl>/.lake/build/bin/repl`` next to ``<repl>/lean-toolchain``)."""
+        parents = self.repl_binary.parents
+        if len(parents) < 4 or [p.name for p in parents[:3]] != ["bin", "build", ".lake"]:
+            return None
+        return _read_toolchain(parents[3])
+
     def validate(self) -> None:
-        """Raise ``BackendUnavailable`` with a one-line reason unless the layout is complete."""
+        """Raise ``BackendUnavailable`` with a one-line reason unless the layout is complete
+        and the REPL was built for the project's toolchain (a REPL must match its Lean:
+        one built for another version fails on every start)."""
         if not self.root.is_dir():
             raise BackendUnavailable(f"Lean project {self.root} is not a directory")
         if not any((self.root / name).is_file() for name in _LAKEFILES):
@@ -93,6 +109,21 @@ class LeanProject:
             raise BackendUnavailable(
                 f"REPL binary {self.repl_binary} not found (build it with `prover setup` or set {ENV_REPL_BIN})"
             )
+        project, repl = self.toolchain, self.repl_toolchain
+        if project and repl and project != repl:
+            tag = project.rpartition(":")[2]
+            raise BackendUnavailable(
+                f"Lean project {self.root} uses {project} but the REPL {self.repl_binary} was built with {repl}; "
+                f"build the REPL at tag {tag} (git clone --branch {tag} {DEFAULT_STACK.repl_url} && lake build) "
+                f"and set {ENV_REPL_BIN} to it, or use a project on {repl}"
+            )
+
+
+def _read_toolchain(directory: Path) -> str | None:
+    try:
+        return (directory / "lean-toolchain").read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def default_cache_dir() -> Path:

@@ -22,6 +22,7 @@ __all__ = [
     "EnvCrash",
     "StepResult",
     "Verdict",
+    "FAILURES",
 ]
 
 _TRAILING_WS = re.compile(r"[ \t]+$", re.MULTILINE)
@@ -132,9 +133,20 @@ class EnvCrash:
 StepResult = Union[NewState, ProofComplete, TacticError, TacticRejected, StepTimeout, EnvCrash]
 
 
+FAILURES = ("rejected", "statement", "error", "sorry", "axioms", "timeout", "crash")
+"""Kinds of failed verdicts: refused by the text rules; the statement or its context did
+not elaborate; Lean reported an error; the proof uses sorry; axioms outside the
+allow-list (or no trustworthy report); the check ran out of time; the checker failed
+(including a reply out of step with its request)."""
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """Outcome of an independent whole-proof check of ``proof`` for ``theorem``."""
+    """Outcome of an independent whole-proof check of ``proof`` for ``theorem``.
+
+    ``failure`` is one of ``FAILURES`` when not ``ok`` and the backend can tell (else
+    ``""``); ``messages`` keeps Lean's messages with their positions (``severity
+    line:column: text``), ``axioms`` what ``#print axioms`` reported."""
 
     theorem: str
     proof: str
@@ -144,3 +156,4 @@ class Verdict:
     messages: tuple[str, ...] = ()
     axioms: tuple[str, ...] | None = None
     seconds: float = 0.0
+    failure: str = ""

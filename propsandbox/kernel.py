@@ -10,12 +10,14 @@ combinators such as ``try`` never hide a step Lean would have taken.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from functools import lru_cache
+import threading
+import time
+from dataclasses import dataclass, field, replace
 from itertools import count
 
 from lean_env import StatementError
 from lean_env.goals import parse_goal as parse_goal_text
+from propsandbox.cache import byte_bounded_cache
 from propsandbox.syntax import (
     FALSE,
     OUTSIDE,
@@ -75,6 +77,10 @@ __all__ = [
     "Goal",
     "TacticFailure",
     "OutsideFragment",
+    "ResourceLimit",
+    "Interrupted",
+    "WorkLimits",
+    "Meter",
     "initial_goal",
     "render",
     "parse_goal",
@@ -96,11 +102,20 @@ class Hyp:
 
 @dataclass(frozen=True, slots=True)
 class Goal:
-    """One goal: local context, target and case tag (``""`` when untagged)."""
+    """One goal: local context, target and case tag (``""`` when untagged). Its hash is
+    computed once (goals key the render cache, and hashing one walks every formula in it)."""
 
     hyps: tuple[Hyp, ...]
     target: Formula
     tag: str = ""
+    _hash: int = field(default=0, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        cached = self._hash
+        if not cached:
+            cached = hash((self.hyps, self.target, self.tag)) or 1
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
 
 class TacticFailure(Exception):
@@ -117,6 +132,134 @@ class OutsideFragment(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class ResourceLimit(OutsideFragment):
+    """The tactic needs more work or memory than one sandbox call may use (``WorkLimits``).
+    Lean's own limits differ, so whether Lean accepts it is beyond what the sandbox decides.
+    ``allowance`` marks a reduced allowance running out (``Meter(allowance=...)``): the
+    call may still succeed under the full limits."""
+
+    def __init__(self, message: str, *, allowance: bool = False):
+        super().__init__(f"resource limit: {message}")
+        self.allowance = allowance
+
+
+class Interrupted(Exception):
+    """The call passed its deadline or was told to stop; its result is no longer wanted."""
+
+
+@dataclass(frozen=True)
+class WorkLimits:
+    """What one sandbox call (one step, or the check of a whole proof) may do.
+
+    ``work`` counts a unit per tactic run, per goal it produces and per formula node that
+    elaboration builds; ``goals`` bounds the open goals at any point, ``hyps`` the
+    hypotheses of one goal, ``formula`` the nodes of one elaborated formula and ``rendered``
+    the characters of the resulting goals as Lean prints them. Propositional proofs stay far
+    below every bound; tactics that multiply goals or formulas (``repeat all_goals by_cases
+    h : p``) reach one within milliseconds, where they would otherwise eat all memory.
+    """
+
+    work: int = 200_000
+    goals: int = 256
+    hyps: int = 256
+    formula: int = 10_000
+    rendered: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        for name in ("work", "goals", "hyps", "formula", "rendered"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"WorkLimits.{name} must be a positive integer, got {value!r}")
+
+
+_CLOCK_EVERY = 256
+"""Work units between two looks at the deadline and the stop flag."""
+
+
+class Meter:
+    """Charges one call's work against ``WorkLimits``: raises ``ResourceLimit`` past a bound,
+    and ``Interrupted`` once ``timeout`` seconds have passed or ``stop`` is set, so a call
+    running in a worker thread ends soon after it is abandoned. ``allowance`` caps the work
+    below ``limits.work`` (a first, cheap try). The clock and the flag are read every
+    ``_CLOCK_EVERY`` units (a fraction of a millisecond), the timeout counted from the first
+    reading: most calls never read the clock."""
+
+    __slots__ = ("limits", "left", "look_at", "_allowance", "_timeout", "_deadline", "_stop")
+
+    def __init__(self, limits: WorkLimits = WorkLimits(), *, allowance: int | None = None,
+                 timeout: float | None = None, stop: threading.Event | None = None):
+        self.limits = limits
+        self._allowance = allowance is not None and allowance < limits.work
+        self.left = allowance if self._allowance else limits.work
+        self.look_at = self.left - _CLOCK_EVERY if self.left > _CLOCK_EVERY else 0
+        self._timeout = timeout
+        self._deadline: float | None = None  # set at the first look: most calls never need the clock
+        self._stop = stop
+
+    def charge(self, units: int) -> None:
+        """Spend ``units`` of work."""
+        self.left -= units
+        if self.left < self.look_at:
+            self.look()
+
+    def look(self) -> None:
+        """What ``charge`` does once ``left`` drops below ``look_at`` (hot paths decrement
+        ``left`` themselves): the work bound, the deadline and the stop flag."""
+        if self.left < 0:
+            raise ResourceLimit(f"the tactic needs more than {self.limits.work} units of work", allowance=self._allowance)
+        self.look_at = self.left - _CLOCK_EVERY if self.left > _CLOCK_EVERY else 0
+        if self._timeout is not None:
+            now = time.monotonic()
+            if self._deadline is None:
+                self._deadline = now + self._timeout
+            elif now > self._deadline:
+                raise Interrupted("deadline passed")
+        if self._stop is not None and self._stop.is_set():
+            raise Interrupted("stopped")
+
+    def produced(self, new: "list[Goal]", others: int) -> None:
+        """Account for the ``new`` goals one tactic made, beside ``others`` goals still open."""
+        if new:
+            self.left -= len(new)
+            if self.left < self.look_at:
+                self.look()
+            if len(new) + others > self.limits.goals:
+                self.open_goals(len(new) + others)
+            limit = self.limits.hyps
+            for goal in new:
+                if len(goal.hyps) > limit:
+                    raise ResourceLimit(f"a goal would have more than {limit} hypotheses")
+
+    def open_goals(self, total: int) -> None:
+        """Check the number of goals open at once."""
+        if total > self.limits.goals:
+            raise ResourceLimit(f"the tactic makes more than {self.limits.goals} goals")
+
+    def formula(self, f: Formula) -> Formula:
+        """Charge the nodes of a formula elaboration built; refuse one past ``limits.formula``."""
+        limit = self.limits.formula
+        size, stack = 0, [f]
+        while stack and size <= limit:
+            g = stack.pop()
+            size += 1
+            cls = type(g)
+            if cls is Not:
+                stack.append(g.arg)
+            elif cls in (And, Or, Imp, Iff):
+                stack.append(g.left)
+                stack.append(g.right)
+        self.charge(size)
+        if size > limit:
+            raise ResourceLimit(f"a formula would have more than {limit} connectives and atoms")
+        return f
+
+    def rendered(self, chars: int) -> None:
+        """Charge rendered goal text (a unit per 64 characters) and refuse a result past ``limits.rendered``."""
+        self.charge(chars >> 6)
+        if chars > self.limits.rendered:
+            raise ResourceLimit(f"the goals would print as more than {self.limits.rendered} characters")
 
 
 def initial_goal(statement: Statement) -> Goal:
@@ -149,7 +292,10 @@ def _display_names(hyps: tuple[Hyp, ...]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=1 << 16)
+_RENDER_CACHE_BYTES = 32 << 20
+
+
+@byte_bounded_cache(_RENDER_CACHE_BYTES, lambda goal, text: 256 + 16 * len(text))
 def render(goal: Goal) -> str:
     """The goal exactly as Lean 4 prints it (``case`` line, grouped hypotheses, ``⊢``)."""
     names = _display_names(goal.hyps)
@@ -217,19 +363,31 @@ class _Meta(Formula):
     id: int
 
 
-@lru_cache(maxsize=1 << 16)
-def _nf(f: Formula) -> Formula:
+def _unfold(f: Formula) -> tuple[Formula, int]:
+    """``f`` with every ``¬a`` unfolded to ``a → False`` (``f`` itself when it has no ``¬``),
+    and its number of nodes."""
     cls = type(f)
     if cls is Not:
-        return Imp(_nf(f.arg), FALSE)
+        arg, size = _unfold(f.arg)
+        return Imp(arg, FALSE), size + 1
     if cls in (And, Or, Imp, Iff):
-        return cls(_nf(f.left), _nf(f.right))
-    return f
+        (left, n), (right, m) = _unfold(f.left), _unfold(f.right)
+        return (f if left is f.left and right is f.right else cls(left, right)), n + m + 1
+    return f, 1
+
+
+_NF_CACHE_BYTES = 32 << 20
+
+
+@byte_bounded_cache(_NF_CACHE_BYTES, lambda f, unfolded: 256 + 128 * unfolded[1])
+def _nf(f: Formula) -> tuple[Formula, int]:
+    """``_unfold`` memoised, each entry costed by the nodes its key and value hold."""
+    return _unfold(f)
 
 
 def defeq(a: Formula, b: Formula) -> bool:
     """Definitional equality on the fragment: syntactic up to unfolding ``¬``."""
-    return a == b or _nf(a) == _nf(b)
+    return a == b or _nf(a)[0] == _nf(b)[0]
 
 
 def _arrow(f: Formula) -> tuple[Formula, Formula] | None:
@@ -550,7 +708,7 @@ def _intro(goal: Goal, names: tuple[str | None, ...], all_: bool) -> list[Goal]:
     return [Goal(tuple(hyps), target, goal.tag)]
 
 
-def _apply(goal: Goal, term: Term) -> list[Goal]:
+def _apply(goal: Goal, term: Term, meter: Meter) -> list[Goal]:
     el = _Elab(goal)
     names: list[str] = []
     n_impl = 0
@@ -581,7 +739,7 @@ def _apply(goal: Goal, term: Term) -> list[Goal]:
             continue
         new_goals = []
         for binder, prem in premises[:k]:
-            prem = _inst(prem, subst)
+            prem = meter.formula(_inst(prem, subst))
             if _has_meta(prem):
                 raise OutsideFragment(f"'apply' leaving metavariables as goals is {OUTSIDE}")
             new_goals.append(Goal(goal.hyps, prem, _child_tag(goal.tag, binder, n_impl + k)))
@@ -597,13 +755,13 @@ def _exact(goal: Goal, term: Term) -> list[Goal]:
     return []
 
 
-def _have(goal: Goal, tac: Have) -> list[Goal]:
+def _have(goal: Goal, tac: Have, meter: Meter) -> list[Goal]:
     el = _Elab(goal)
     if tac.type is not None:
         ty = _resolve_formula(tac.type, goal.hyps)
         el.check(tac.term, ty)
     else:
-        ty = _inst(el.infer(tac.term), el.subst)
+        ty = meter.formula(_inst(el.infer(tac.term), el.subst))
         if _has_meta(ty):
             raise OutsideFragment(f"'have' with an undetermined type is {OUTSIDE}")
     return [Goal(goal.hyps + (Hyp(tac.name, ty),), goal.target, goal.tag)]
@@ -724,7 +882,7 @@ def _split(goal: Goal, index: int, names: list[list[str | None]] | None = None) 
     return out
 
 
-def _major(goal: Goal, term: Term) -> tuple[Goal, int]:
+def _major(goal: Goal, term: Term, meter: Meter) -> tuple[Goal, int]:
     """The hypothesis a ``cases``/``rcases`` works on; a compound term is first added as one."""
     if type(term) is Ref:
         for i in range(len(goal.hyps) - 1, -1, -1):
@@ -735,23 +893,23 @@ def _major(goal: Goal, term: Term) -> tuple[Goal, int]:
                                         f"  Prop")
                 return goal, i
     el = _Elab(goal)
-    ty = _inst(el.infer(term), el.subst)
+    ty = meter.formula(_inst(el.infer(term), el.subst))
     if _has_meta(ty):
         raise OutsideFragment(f"case analysis on a term of undetermined type is {OUTSIDE}")
     return Goal(goal.hyps + (Hyp("x", ty, False),), goal.target, goal.tag), len(goal.hyps)
 
 
-def _rcases(goal: Goal, term: Term, pattern: Pattern) -> list[Goal]:
+def _rcases(goal: Goal, term: Term, pattern: Pattern, meter: Meter) -> list[Goal]:
     if type(pattern) is PName:
         if type(term) is Ref and _lookup(goal.hyps, term.name) is not None:
             raise OutsideFragment(f"renaming a hypothesis with rcases/obtain is {OUTSIDE}")
         el = _Elab(goal)
-        ty = _inst(el.infer(term), el.subst)
+        ty = meter.formula(_inst(el.infer(term), el.subst))
         if _has_meta(ty):
             raise OutsideFragment(f"'obtain' with an undetermined type is {OUTSIDE}")
         return [Goal(goal.hyps + (Hyp(pattern.name or "x", ty, pattern.name is not None),), goal.target,
                      goal.tag)]
-    goal, index = _major(goal, term)
+    goal, index = _major(goal, term, meter)
     return _destruct(goal, index, pattern)
 
 
@@ -803,8 +961,8 @@ def _align(pattern: Pattern, ctors: list) -> list[list[Pattern]]:
     return [items]
 
 
-def _cases(goal: Goal, term: Term) -> list[Goal]:
-    goal, index = _major(goal, term)
+def _cases(goal: Goal, term: Term, meter: Meter) -> list[Goal]:
+    goal, index = _major(goal, term, meter)
     return [g for g, _ in _split(goal, index)]
 
 
@@ -837,16 +995,16 @@ def _basic(goal: Goal, name: str) -> list[Goal]:
     return _closing(name, _iff_refl(goal), goal)  # rfl
 
 
-_ON_MAIN_GOAL = {
-    Intro: lambda g, t: _intro(g, t.names, t.all_),
-    Exact: lambda g, t: _exact(g, t.term),
-    Apply: lambda g, t: _apply(g, t.term),
-    Cases: lambda g, t: _cases(g, t.term),
-    RCases: lambda g, t: _rcases(g, t.term, t.pattern),
+_ON_MAIN_GOAL = {  # tactic class -> (main goal, tactic, meter) -> new goals
+    Intro: lambda g, t, m: _intro(g, t.names, t.all_),
+    Exact: lambda g, t, m: _exact(g, t.term),
+    Apply: lambda g, t, m: _apply(g, t.term, m),
+    Cases: lambda g, t, m: _cases(g, t.term, m),
+    RCases: lambda g, t, m: _rcases(g, t.term, t.pattern, m),
     Have: _have,
-    ByCases: _by_cases,
-    ByContra: lambda g, t: _by_contra(g, t.name),
-    Basic: lambda g, t: _basic(g, t.name),
+    ByCases: lambda g, t, m: _by_cases(g, t),
+    ByContra: lambda g, t, m: _by_contra(g, t.name),
+    Basic: lambda g, t, m: _basic(g, t.name),
 }
 
 # ---------------------------------------------------------------------------- combinators
@@ -873,8 +1031,12 @@ def _find_case(goals: Goals, tag: str) -> int:
                         + ", ".join(f"'{g.tag}'" for g in goals if g.tag))
 
 
-def run(tac: Tactic, goals: Goals) -> Goals:
-    """Run one tactic (tree) on the goal list, Lean-style: acting on the main goal."""
+def run(tac: Tactic, goals: Goals, meter: Meter) -> Goals:
+    """Run one tactic (tree) on the goal list, Lean-style: acting on the main goal, its
+    work charged to ``meter``."""
+    meter.left -= 1
+    if meter.left < meter.look_at:
+        meter.look()
     cls = type(tac)
     prim = _ON_MAIN_GOAL.get(cls)
     if prim is not None:
@@ -884,15 +1046,17 @@ def run(tac: Tactic, goals: Goals) -> Goals:
             return goals
         if not goals:
             raise _no_goals()
-        return tuple(prim(goals[0], tac)) + goals[1:]
+        new = prim(goals[0], tac, meter)
+        meter.produced(new, len(goals) - 1)
+        return (*new, *goals[1:])
     if cls is Seq:
         for item in tac.items:
-            goals = run(item, goals)
+            goals = run(item, goals, meter)
         return goals
     if cls is Focus:
         if not goals:
             raise _no_goals()
-        left = run(tac.body, goals[:1])
+        left = run(tac.body, goals[:1], meter)
         if left:
             raise _unsolved(left)
         return goals[1:]
@@ -900,8 +1064,9 @@ def run(tac: Tactic, goals: Goals) -> Goals:
         if not goals:
             raise _no_goals()
         out: list[Goal] = []
-        for g in run(tac.first, goals[:1]):
-            out.extend(run(tac.second, (g,)))
+        for g in run(tac.first, goals[:1], meter):
+            out.extend(run(tac.second, (g,), meter))
+            meter.open_goals(len(out) + len(goals) - 1)
         return tuple(out) + goals[1:]
     if cls is CaseTac:
         if not goals:
@@ -911,7 +1076,7 @@ def run(tac: Tactic, goals: Goals) -> Goals:
             i = _find_case(goals, tac.tag)
             if "a" in goals[i].tag.split(".") or "a" in tac.tag.split("."):
                 raise OutsideFragment(f"naming the hygienic case tag 'a' is {OUTSIDE}")
-        left = run(tac.body, (replace(goals[i], tag=""),))
+        left = run(tac.body, (replace(goals[i], tag=""),), meter)
         if left:
             raise _unsolved(left)
         return goals[:i] + goals[i + 1:]
@@ -919,45 +1084,48 @@ def run(tac: Tactic, goals: Goals) -> Goals:
         error: TacticFailure | None = None
         for alt in tac.alts:
             try:
-                return run(alt, goals)
+                return run(alt, goals, meter)
             except TacticFailure as e:
                 error = e
         raise error  # type: ignore[misc]
-    return _combinator(tac, goals)
+    return _combinator(tac, goals, meter)
 
 
-def _combinator(tac: Combinator, goals: Goals) -> Goals:
+def _combinator(tac: Combinator, goals: Goals, meter: Meter) -> Goals:
     kind = tac.kind
     if kind == "try":
         try:
-            return run(tac.body, goals)
+            return run(tac.body, goals, meter)
         except TacticFailure:
             return goals
     if kind == "repeat":
         for _ in range(_REPEAT_LIMIT):
             try:
-                goals = run(tac.body, goals)
+                goals = run(tac.body, goals, meter)
             except TacticFailure:
                 return goals
         raise OutsideFragment(f"'repeat' running more than {_REPEAT_LIMIT} times is {OUTSIDE}")
     out: list[Goal] = []
     succeeded = False
-    for g in goals:
+    for i, g in enumerate(goals):
         if kind == "all_goals":
-            out.extend(run(tac.body, (g,)))
-            continue
-        try:
-            out.extend(run(tac.body, (g,)))
-            succeeded = True
-        except TacticFailure:
-            out.append(g)
+            out.extend(run(tac.body, (g,), meter))
+        else:
+            try:
+                out.extend(run(tac.body, (g,), meter))
+                succeeded = True
+            except TacticFailure:
+                out.append(g)
+        meter.open_goals(len(out) + len(goals) - i - 1)
     if kind == "any_goals" and not succeeded:
         raise TacticFailure("any_goals failed on every goal")
     return tuple(out)
 
 
-def run_script(goals: Goals, text: str) -> Goals:
-    """Parse and run a tactic script. Raises ``Forbidden``, ``OutsideFragment`` or ``TacticFailure``."""
+def run_script(goals: Goals, text: str, meter: Meter | None = None) -> Goals:
+    """Parse and run a tactic script, its work charged to ``meter`` (default: a fresh
+    ``Meter()``). Raises ``Forbidden``, ``OutsideFragment`` (``ResourceLimit`` past a
+    bound of the meter's ``WorkLimits``), ``Interrupted`` or ``TacticFailure``."""
     try:
         script = parse_tactics(text)
     except SyntaxFault as fault:
@@ -965,4 +1133,4 @@ def run_script(goals: Goals, text: str) -> Goals:
         if fault.outside:
             raise OutsideFragment(where + fault.message) from None
         raise TacticFailure(where + fault.message) from None
-    return run(script, goals)
+    return run(script, goals, Meter() if meter is None else meter)

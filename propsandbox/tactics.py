@@ -9,8 +9,8 @@ the sandbox understands. Valid Lean that is not covered raises ``SyntaxFault`` w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
+from propsandbox.cache import byte_bounded_cache
 from propsandbox.syntax import (
     OUTSIDE,
     Formula,
@@ -266,7 +266,13 @@ _BASIC = frozenset({"constructor", "left", "right", "exfalso", "assumption", "co
 _COMBINATORS = frozenset({"try", "repeat", "all_goals", "any_goals"})
 
 
-@lru_cache(maxsize=65536)
+_PARSE_CACHE_BYTES = 64 << 20
+_PARSE_BYTES_PER_CHAR = 40
+"""Measured with tracemalloc: a parsed script holds up to 28 bytes per character of its
+text (``exact f h h …``, nested ``⟨…⟩``), and the text itself up to 4."""
+
+
+@byte_bounded_cache(_PARSE_CACHE_BYTES, lambda text, seq: 512 + _PARSE_BYTES_PER_CHAR * len(text))
 def parse_tactics(text: str) -> Seq:
     """Parse a tactic script. Raises ``Forbidden`` or ``SyntaxFault`` (``outside`` set for
     valid Lean beyond the fragment)."""

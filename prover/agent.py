@@ -24,7 +24,7 @@ import dataclasses
 import sys
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 
 from lean_env import Environment, Theorem
 from prover import runtime
@@ -32,19 +32,36 @@ from prover.backends import build_environment, build_proposer, default_header, r
 from prover.config import ProverConfig
 from prover.data import Dataset
 from prover.runs import AttemptRecord, Run, RunStore, build_manifest
-from search import Budget, Policy, Proposer, Scheduler, SearchResult, plan_jobs, policy_params, resolve_policy, run_search
+from search import (
+    Budget,
+    Policy,
+    Proposer,
+    Scheduler,
+    SearchJob,
+    SearchResult,
+    ValueModel,
+    plan_jobs,
+    policy_params,
+    resolve_policy,
+    run_search,
+)
 
 __all__ = ["Agent", "close"]
 
 OnResult = Callable[[AttemptRecord, SearchResult], None]
 """Called with each finished search of a run, in completion order (on the library's loop)."""
 
+Searches = Callable[[Iterable[SearchJob]], AsyncIterator[tuple[SearchJob, SearchResult]]]
+"""Runs a batch of search jobs, yielding each ``(job, result)`` as it finishes."""
+
 
 class Agent:
     """Proves theorems with one environment and one proposer.
 
-    ``config`` supplies the defaults of every call (policy, budget, seed, attempts) and the
-    scheduling of concurrent searches; ``header`` is put before statements given as text.
+    ``value`` (optional) scores states for value-guided policies, batched like the
+    proposer. ``config`` supplies the defaults of every call (policy, budget, seed,
+    attempts) and the scheduling of concurrent searches; ``header`` is put before
+    statements given as text.
     """
 
     def __init__(
@@ -52,11 +69,13 @@ class Agent:
         *,
         env: Environment,
         proposer: Proposer,
+        value: ValueModel | None = None,
         config: ProverConfig | None = None,
         header: str = "",
     ):
         self.env = env
         self.proposer = proposer
+        self.value = value
         self.config = config or ProverConfig()
         self.header = header
         self._owned: tuple[object, ...] = ()
@@ -102,6 +121,7 @@ class Agent:
             policy=self._policy(policy),
             budget=budget or self.config.budget,
             seed=self.config.run.seed if seed is None else seed,
+            value=self.value,
         )
 
     def prove(
@@ -127,17 +147,20 @@ class Agent:
         seed: int | None = None,
         out: Path | str | None = None,
         resume: bool = False,
+        rerun_changed: bool = False,
         on_result: OnResult | None = None,
     ) -> Run:
         """Search every theorem ``attempts`` times concurrently, batching proposer calls.
 
         With ``out`` each record is written to that run directory as soon as its search
         finishes (exactly what ``prover bench`` writes); ``resume`` continues a run there,
-        skipping finished (theorem, attempt) pairs. Attempt ``a`` is seeded with
-        ``search.attempt_seed(seed, a)``.
+        skipping finished (theorem, attempt) pairs, and ``rerun_changed`` proves again the
+        theorems whose text changed since (``prover.runs.RunStore`` has the rules). Attempt
+        ``a`` is seeded with ``search.attempt_seed(seed, a)``.
         """
         dataset = self.dataset(theorems)
-        return runtime.run(self._run(dataset, policy, budget, attempts, seed, out, resume, on_result))
+        return runtime.run(
+            self._run(dataset, policy, budget, attempts, seed, out, resume, on_result, rerun_changed=rerun_changed))
 
     async def arun(
         self,
@@ -149,11 +172,13 @@ class Agent:
         seed: int | None = None,
         out: Path | str | None = None,
         resume: bool = False,
+        rerun_changed: bool = False,
         on_result: OnResult | None = None,
     ) -> Run:
         """``run`` for callers inside asyncio."""
         dataset = self.dataset(theorems)
-        return await runtime.arun(self._run(dataset, policy, budget, attempts, seed, out, resume, on_result))
+        return await runtime.arun(
+            self._run(dataset, policy, budget, attempts, seed, out, resume, on_result, rerun_changed=rerun_changed))
 
     def describe(self, policy: Policy, budget: Budget, *, attempts: int, seed: int) -> dict[str, Any]:
         """The ``config`` a run's manifest records: the resources and the call's settings."""
@@ -161,10 +186,18 @@ class Agent:
         if not self._describes_resources:
             described["env"] = {"kind": getattr(self.env, "name", type(self.env).__name__)}
             described["model"] = {"proposer": getattr(self.proposer, "name", type(self.proposer).__name__)}
+        described["value"] = getattr(self.value, "name", None)
         described["policy"] = {"name": policy.name, "params": policy_params(policy)}
         described["budget"] = dataclasses.asdict(budget)
         described["run"] = {"seed": seed, "attempts": attempts}
         return described
+
+    def searches(self, policy: Policy, budget: Budget) -> Searches:
+        """Where a run's searches happen: here, concurrently through the batching
+        ``Scheduler`` (``prover.distributed.RayAgent`` spreads them over a cluster)."""
+        return Scheduler(
+            env=self.env, proposer=self.proposer, policy=policy, budget=budget, config=self.config.scheduler, value=self.value
+        ).stream
 
     async def _run(
         self,
@@ -176,25 +209,29 @@ class Agent:
         out: Path | str | None,
         resume: bool,
         on_result: OnResult | None,
+        *,
+        rerun_changed: bool = False,
     ) -> Run:
         policy = self._policy(policy)
         budget = budget or self.config.budget
         attempts = self.config.run.attempts if attempts is None else attempts
         seed = self.config.run.seed if seed is None else seed
-        scheduler = Scheduler(env=self.env, proposer=self.proposer, policy=policy, budget=budget, config=self.config.scheduler)
+        searches = self.searches(policy, budget)
         manifest = build_manifest(
-            config=self.describe(policy, budget, attempts=attempts, seed=seed), dataset=dataset.describe(), argv=sys.argv
+            config=self.describe(policy, budget, attempts=attempts, seed=seed), dataset=dataset.describe(), argv=sys.argv,
+            theorems=dataset.theorems,
         )
-        store = RunStore(Path(out), resume=resume) if out is not None else None
+        store = RunStore(Path(out), resume=resume, rerun_changed=rerun_changed) if out is not None else None
         records: list[AttemptRecord] = []
         results: list[SearchResult] = []
         if store is not None:
             store.open(manifest)
+            manifest = store.manifest
             records.extend(store.records)
         finished = {record.key for record in records}
         jobs = [j for j in plan_jobs(dataset.theorems, attempts=attempts, seed=seed) if (j.theorem.name, j.attempt) not in finished]
         try:
-            async with aclosing(scheduler.stream(jobs)) as stream:
+            async with aclosing(searches(jobs)) as stream:
                 async for job, result in stream:
                     record = AttemptRecord.from_result(job, result, category=dataset.category(job.theorem))
                     if store is not None:
@@ -207,7 +244,8 @@ class Agent:
             if store is not None:
                 store.close()
         name = Path(out).name if out is not None else dataset.name
-        return Run(manifest=manifest, records=tuple(records), results=tuple(results), name=name)
+        notices = tuple(store.notices) if store is not None else ()
+        return Run(manifest=manifest, records=tuple(records), results=tuple(results), name=name, warnings=notices)
 
     # ------------------------------------------------------------------ lifetime
     async def aclose(self) -> None:

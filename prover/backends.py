@@ -47,7 +47,7 @@ def build_environment(config: EnvConfig, kind: str) -> Environment:
     if kind == "sandbox":
         from propsandbox import SandboxEnvironment
 
-        return SandboxEnvironment()
+        return SandboxEnvironment(config.limits)
     if kind == "repl":
         from lean_env.repl import ReplConfig, ReplEnvironment
         from lean_env.stack import find_lean_project
@@ -56,16 +56,19 @@ def build_environment(config: EnvConfig, kind: str) -> Environment:
         if project is None:
             raise BackendUnavailable("no Lean project configured: run 'prover setup' or pass --lean-project PATH")
         project.validate()
-        return ReplEnvironment(ReplConfig(command=project.repl_command(), cwd=project.root, limits=config.limits))
+        return ReplEnvironment(ReplConfig(command=project.repl_command(), cwd=project.root, limits=config.limits,
+                                          allow_native_decide=config.allow_native_decide))
     if kind == "leandojo":
         from lean_env.leandojo import LeanDojoConfig, LeanDojoEnvironment
 
         if not (config.leandojo_repo and config.leandojo_commit):
             raise BackendUnavailable(
-                "--env leandojo needs the traced repository: set leandojo_repo and leandojo_commit in [env] of --config"
+                "--env leandojo needs the traced repository: pass --leandojo-repo URL and --leandojo-commit SHA "
+                "(config keys env.leandojo_repo, env.leandojo_commit)"
             )
         return LeanDojoEnvironment(
-            LeanDojoConfig(repo_url=config.leandojo_repo, commit=config.leandojo_commit, limits=config.limits)
+            LeanDojoConfig(repo_url=config.leandojo_repo, commit=config.leandojo_commit, limits=config.limits,
+                           allow_native_decide=config.allow_native_decide)
         )
     raise BackendUnavailable(f"unknown environment kind {kind!r}; expected sandbox, repl, leandojo or auto")
 
@@ -90,16 +93,26 @@ def build_proposer(config: ModelConfig, env_kind: str, *, output: str = "tactic"
     if kind == "model":
         if not config.path:
             raise BackendUnavailable("proposer 'model' needs a model path (--model PATH)")
-        from prover.models import GenerationSettings, load_proposer
+        from prover.models import load_proposer
 
-        temperature = 1.0 if config.temperature is None else config.temperature
-        settings = GenerationSettings(temperature=temperature, max_new_tokens=config.max_new_tokens)
-        return load_proposer(config.path, format=config.format, device=config.device, settings=settings)
+        decoding = ("temperature", "top_p", "max_new_tokens", "stop", "beam_search")
+        return load_proposer(
+            config.path,
+            format=config.format,
+            backend=config.backend,
+            device=config.device,
+            dtype=config.dtype,
+            trust_remote_code=config.trust_remote_code,
+            settings={name: getattr(config, name) for name in decoding},
+            engine_args=config.engine_args,
+        )
     raise BackendUnavailable(f"unknown proposer {kind!r}; expected auto, baseline, automation or model")
 
 
 def theorem_from_statement(statement: str, *, header: str) -> Theorem:
-    """A ``Theorem`` from statement text, named as it declares itself (``anonymous`` for ``example``)."""
-    from lean_env.repl.verify import declared_name
+    """A ``Theorem`` from statement text ending in ``:= by`` (a trailing ``sorry`` is
+    dropped), named as it declares itself (``anonymous`` for ``example``)."""
+    from lean_env.source import declared_name, tactic_statement
 
-    return Theorem(name=declared_name(statement) or "anonymous", statement=statement.strip(), header=header)
+    statement = tactic_statement(statement)
+    return Theorem(name=declared_name(statement) or "anonymous", statement=statement, header=header)

@@ -13,12 +13,14 @@ A search config has one table per concern, each optional::
     [budget]      max_expansions = 600; max_seconds = 600
     [run]         seed = 0; attempts = 1
     [scheduler]   max_concurrent = 32; max_batch = 64
+    [ray]         enabled = true; address = "auto"; workers = 8   (prover.distributed)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ __all__ = [
     "ModelConfig",
     "PolicyConfig",
     "RunConfig",
+    "RayConfig",
     "ProverConfig",
     "read_config_mapping",
     "apply_mapping",
@@ -52,6 +55,9 @@ _C = TypeVar("_C")
 
 EnvKind = Literal["sandbox", "repl", "leandojo", "auto"]
 ProposerSource = Literal["auto", "baseline", "automation", "model"]
+GenerationBackend = Literal["transformers", "vllm"]
+WeightsDtype = Literal["auto", "bfloat16", "float16", "float32"]
+_DEVICE = re.compile(r"cpu|mps|cuda(:\d+)?")
 
 DEFAULT_BUDGET = Budget(max_expansions=200, max_seconds=300.0)
 """The budget of a search when none is given (CLI, config and Python API alike)."""
@@ -77,6 +83,7 @@ class EnvConfig:
     lean_project: str | None = param(None, "Lean project with Mathlib and the REPL (default: 'prover setup' or PROVER_LEAN_PROJECT)")
     leandojo_repo: str | None = param(None, "traced repository URL for --env leandojo")
     leandojo_commit: str | None = param(None, "commit of leandojo_repo")
+    allow_native_decide: bool = param(False, "let native_decide/bv_decide through, with the axioms they use")
     limits: EnvLimits = EnvLimits()
 
     def __post_init__(self) -> None:
@@ -86,17 +93,34 @@ class EnvConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     """Where proposals come from: ``auto`` picks the model-free ``baseline`` on the sandbox
-    and ``automation`` on real Lean goals; ``model`` loads ``path`` with prompt ``format``."""
+    and ``automation`` on real Lean goals; ``model`` loads ``path`` with prompt ``format``
+    on ``backend``. Decoding fields left ``None`` take the format's defaults (its authors'
+    settings); ``engine_args`` go to ``vllm.LLM`` (e.g. ``tensor_parallel_size``)."""
 
     proposer: ProposerSource = param("auto", "auto, baseline, automation or model")
     path: str | None = param(None, "model directory (or hub id on a connected machine)")
     format: str | None = param(None, "prompt format (default: recorded with the model)")
-    device: str = param("cpu", "model device, e.g. cpu or cuda")
-    temperature: float | None = param(None, "sampling temperature (None: 1.0 for models, 0 = top-k for the baseline)", min=0)
-    max_new_tokens: int = param(128, "generated tokens per candidate at most", min=1)
+    backend: GenerationBackend = param("transformers", "generation backend: transformers, or vllm (the vllm extra)")
+    device: str = param("cpu", "model device: cpu, cuda, cuda:N or mps")
+    dtype: WeightsDtype = param("auto", "weights dtype: auto (the checkpoint's), bfloat16, float16 or float32")
+    trust_remote_code: bool = param(False, "run model code shipped with the model (InternLM2.5-StepProver needs it)")
+    temperature: float | None = param(None, "sampling temperature (None: the format's; 0 = greedy, top-k for the baseline)", min=0)
+    top_p: float | None = param(None, "nucleus sampling mass in (0, 1] (None: the format's)", min=0)
+    max_new_tokens: int | None = param(None, "generated tokens per candidate at most (None: the format's)", min=1)
+    stop: tuple[str, ...] | None = param(None, "strings that end a generation (None: the format's)")
+    beam_search: bool | None = param(None, "beam search instead of sampling (None: the format's)")
+    engine_args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _checked(self)
+        if not _DEVICE.fullmatch(self.device):
+            raise ConfigError(f"model.device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ConfigError(f"model.top_p must be in (0, 1], got {self.top_p!r}")
+
+    def __hash__(self) -> int:
+        values = tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "engine_args")
+        return hash((values, json.dumps(dict(self.engine_args), sort_keys=True, default=str)))
 
 
 @dataclass(frozen=True)
@@ -128,6 +152,42 @@ class RunConfig:
         _checked(self)
 
 
+def _resources(help: str) -> Any:
+    return field(default_factory=dict, metadata={"help": help, "min": None})
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """Spreading a run over a Ray cluster (``prover bench --ray``, ``prover.distributed``):
+    where the cluster is, and the actors to start with the resources each asks for."""
+
+    enabled: bool = param(False, "run searches on a Ray cluster (--ray)")
+    address: str | None = param(None, "'local' starts Ray here; 'auto' or HOST:PORT (the head) joins a cluster; "
+                                      "None: RAY_ADDRESS, else the cluster started on this machine, else a new local one")
+    model_actors: int | None = param(None, "model actors, each holding the proposer and batching the queries of its searches "
+                                           "(None: one per GPU for a GPU model, else 1; 0: every worker holds its own proposer)", min=0)
+    model_gpus: float | None = param(None, "GPUs per model actor (None: 1 when model.device is cuda, else 0)", min=0)
+    model_cpus: float = param(1.0, "CPUs per model actor", min=0)
+    model_resources: Mapping[str, float] = _resources("custom Ray resources per model actor, e.g. { a100 = 1 }")
+    workers: int | None = param(None, "search workers, each holding one environment (None: as many as the cluster's resources hold)", min=1)
+    worker_cpus: float | None = param(None, "CPUs per search worker (None: env.limits.workers for Lean, 1 for the sandbox)", min=0)
+    worker_resources: Mapping[str, float] = _resources("custom Ray resources per search worker, e.g. { lean = 1 }")
+    max_restarts: int = param(3, "times Ray restarts an actor whose process died (its searches in flight are retried)", min=0)
+    start_timeout_s: float = param(600.0, "longest wait for every actor to be placed and started (model loading included)", min=0)
+    call_timeout_s: float = param(600.0, "longest one model call may take before the worker counts its model actor as lost", min=0)
+
+    def __post_init__(self) -> None:
+        _checked(self)
+        for name in ("model_resources", "worker_resources"):
+            for resource, amount in getattr(self, name).items():
+                problem = type_problem(amount, float, 0)
+                if problem is not None:
+                    raise ConfigError(f"{name}.{resource} {problem}, got {amount!r}")
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(dataclasses.asdict(self), sort_keys=True))
+
+
 @dataclass(frozen=True)
 class ProverConfig:
     """Everything needed to build an agent and run it; recorded in each run's manifest."""
@@ -138,6 +198,7 @@ class ProverConfig:
     budget: Budget = DEFAULT_BUDGET
     run: RunConfig = RunConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    ray: RayConfig = RayConfig()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view of the whole configuration."""
@@ -189,11 +250,16 @@ def apply_mapping(config: _C, data: Mapping[str, Any], where: str = "") -> _C:
             raise ConfigError(f"{path} {problem}, got {value!r}")
         if isinstance(current, Mapping) and isinstance(value, Mapping):
             value = {**current, **value}
-        changes[key] = tuple(value) if isinstance(value, list) and typing.get_origin(hints[key]) is tuple else value
+        changes[key] = tuple(value) if isinstance(value, list) and _tuple_typed(hints[key]) else value
     try:
         return dataclasses.replace(config, **changes)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[{where}]: {exc}" if where else str(exc)) from None
+
+
+def _tuple_typed(tp: Any) -> bool:
+    """Whether annotation ``tp`` is a tuple, or an optional tuple (lists read from text become tuples)."""
+    return any(typing.get_origin(arm) is tuple for arm in (tp, *typing.get_args(tp)))
 
 
 def override(config: _C, assignments: Iterable[tuple[str, Any]]) -> _C:

@@ -30,9 +30,9 @@ from search.policies import (
 )
 from search.proposer import Candidate, Proposer, ProposerKind, Query
 from search.result import SearchResult, SearchStatus, Timings
-from search.scheduler import BatchStats, Scheduler, SchedulerConfig, SearchJob, plan_jobs
+from search.scheduler import BatchingEvaluate, BatchingPropose, BatchStats, Scheduler, SchedulerConfig, SearchJob, plan_jobs
 from search.seeds import attempt_seed, derive_seed
-from search.value import ValueFn, goal_heuristic
+from search.value import EvaluateFn, GoalHeuristic, ValueModel, goal_heuristic
 
 __all__ = [
     "Candidate",
@@ -72,8 +72,12 @@ __all__ = [
     "SearchJob",
     "plan_jobs",
     "BatchStats",
+    "BatchingPropose",
+    "BatchingEvaluate",
     "attempt_seed",
     "derive_seed",
-    "ValueFn",
+    "ValueModel",
+    "EvaluateFn",
+    "GoalHeuristic",
     "goal_heuristic",
 ]

@@ -41,6 +41,7 @@ class Spent:
     env_calls: int = 0
     samples: int = 0
     tokens: int = 0
+    evaluations: int = 0
     seconds: float = 0.0
 
     def within(self, budget: Budget) -> bool:
@@ -70,6 +71,7 @@ class BudgetTracker:
         self._samples = 0
         self._tokens = 0
         self._tokens_closed = False
+        self._evaluations = 0
 
     def remaining_seconds(self) -> float | None:
         """Seconds left before the wall-clock limit, ``None`` when unlimited."""
@@ -119,6 +121,10 @@ class BudgetTracker:
         self._env_calls += granted
         return granted
 
+    def count_evaluations(self, states: int) -> None:
+        """Record states scored by a value model (reported, not limited)."""
+        self._evaluations += states
+
     def spent(self) -> Spent:
         """Snapshot of everything charged so far."""
         return Spent(
@@ -126,5 +132,6 @@ class BudgetTracker:
             env_calls=self._env_calls,
             samples=self._samples,
             tokens=self._tokens,
+            evaluations=self._evaluations,
             seconds=self._clock() - self._start,
         )

@@ -51,6 +51,16 @@ class SearchContext(Protocol):
         """What the search has consumed so far."""
         ...
 
+    @property
+    def has_value_model(self) -> bool:
+        """Whether ``values`` comes from a value model rather than the goal heuristic."""
+        ...
+
+    async def values(self, nodes: Sequence[str]) -> list[float]:
+        """Each node's value in ``[0, 1]`` (1 for proved, 0 for failed nodes), from the
+        search's value model in one batched call, or the goal heuristic without one."""
+        ...
+
     async def sample(self, nodes: Sequence[str], k: int) -> list[tuple[str, list[Candidate]]]:
         """``k`` candidates from the proposer at each node (nodes the budget cannot pay for are dropped)."""
         ...

@@ -20,14 +20,16 @@ from lean_env.types import EnvCrash, Theorem, Verdict
 from search.budget import Budget, BudgetExhausted, BudgetTracker, Spent
 from search.context import Policy, Step
 from search.errors import SearchConfigError
-from search.graph import LOST, PROVED, EdgeRecord, ProofGraph, outcome_of
+from search.graph import FAILED, LOST, PROVED, QED, EdgeRecord, ProofGraph, outcome_of
 from search.proposer import Candidate, ProposeFn, Proposer, Query, as_propose_fn
 from search.result import SearchResult, SearchStatus, Timings
 from search.seeds import derive_seed
+from search.value import EvaluateFn, GoalHeuristic, ValueModel, as_evaluate_fn
 
 __all__ = ["SearchEngine", "check_proposer_kind", "run_search"]
 
 _T = TypeVar("_T")
+_HEURISTIC = GoalHeuristic()
 
 
 def check_proposer_kind(policy: Policy, proposer: Proposer | ProposeFn) -> None:
@@ -43,11 +45,21 @@ class SearchEngine:
     """One theorem's search: implements ``SearchContext`` over an environment, a proposer
     and a budget tracker, and keeps the timings."""
 
-    def __init__(self, theorem: Theorem, *, env: Environment, propose: ProposeFn, budget: Budget, seed: int):
+    def __init__(
+        self,
+        theorem: Theorem,
+        *,
+        env: Environment,
+        propose: ProposeFn,
+        budget: Budget,
+        seed: int,
+        evaluate: EvaluateFn | None = None,
+    ):
         self.theorem = theorem
         self.budget = budget
         self.env = env
         self.propose = propose
+        self.evaluate = evaluate
         self.tracker = BudgetTracker(budget)
         self.seed = seed
         self.graph = ProofGraph()
@@ -70,6 +82,27 @@ class SearchEngine:
     def spent(self) -> Spent:
         """What the search has consumed so far."""
         return self.tracker.spent()
+
+    @property
+    def has_value_model(self) -> bool:
+        """Whether ``values`` comes from a value model (else from the goal heuristic)."""
+        return self.evaluate is not None
+
+    async def values(self, nodes: Sequence[str]) -> list[float]:
+        """The value of each node's state: 1 for ``qed``, 0 for failed or lost nodes, else
+        the value model's score in one batched call (the goal heuristic without one)."""
+        nodes = list(nodes)
+        status = [self.graph.status(node) for node in nodes]
+        ask = [node for node, s in zip(nodes, status) if s not in (PROVED, FAILED, LOST) and node != QED]
+        if self.evaluate is None:
+            scores = dict(zip(ask, _HEURISTIC.evaluate([self.graph.state(n) for n in ask])))
+        elif ask:
+            answer = await self._bounded(self.evaluate([self.graph.state(n) for n in ask]))
+            self.tracker.count_evaluations(len(ask))
+            scores = dict(zip(ask, answer))
+        else:
+            scores = {}
+        return [1.0 if s == PROVED else scores.get(node, 0.0) for node, s in zip(nodes, status)]
 
     def _query(self, node: str) -> Query:
         count = self._queries_at.get(node, 0)
@@ -192,10 +225,11 @@ async def run_search(
     policy: Policy,
     budget: Budget = Budget(),
     seed: int = 0,
+    value: ValueModel | EvaluateFn | None = None,
 ) -> SearchResult:
     """Search for a proof of ``theorem`` with ``policy`` (an object: see
-    ``search.resolve_policy`` for names) under ``budget``; every reported proof has passed
-    ``env.verify``.
+    ``search.resolve_policy`` for names) under ``budget``, with ``value`` scoring states
+    for value-guided policies; every reported proof has passed ``env.verify``.
 
     Exceptions during the search become an ``error`` result carrying the message; a
     proposer of the wrong kind for the policy raises ``SearchConfigError``.
@@ -204,7 +238,8 @@ async def run_search(
         raise SearchConfigError(f"run_search takes a policy object; use search.resolve_policy({policy!r}) for a name")
     propose = as_propose_fn(proposer)
     check_proposer_kind(policy, propose)
-    engine = SearchEngine(theorem, env=env, propose=propose, budget=budget, seed=seed)
+    evaluate = as_evaluate_fn(value) if value is not None else None
+    engine = SearchEngine(theorem, env=env, propose=propose, budget=budget, seed=seed, evaluate=evaluate)
     started = time.perf_counter()
     status: SearchStatus = "failed"
     error = None

@@ -1,10 +1,11 @@
-"""Many theorem searches on one event loop, their proposer queries merged into shared batches.
+"""Many theorem searches on one event loop, their model calls merged into shared batches.
 
 Each search is its own asyncio task: its environment steps run concurrently with every
 other search's, and it only ever waits for its own work. Proposer queries go to a
-``BatchingPropose`` that calls the blocking ``Proposer.propose`` in a worker thread with
-up to ``max_batch`` queries, flushing as soon as every running search is waiting on it,
-the batch is full, or the oldest query has waited ``max_wait_ms``.
+``BatchingPropose`` (and value-model states to a ``BatchingEvaluate``) that calls the
+blocking model in a worker thread with up to ``max_batch`` items, flushing as soon as
+every running search is waiting on it, the batch is full, or the oldest request has
+waited ``max_wait_ms``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterable, Sequence
+from typing import Any, AsyncIterator, Hashable, Iterable, Sequence
 
 from lean_env.aio import within
 from lean_env.environment import Environment
-from lean_env.types import Theorem
+from lean_env.types import ProofState, Theorem
 from search.budget import Budget
 from search.engine import check_proposer_kind, run_search
 from search.params import check_params, param
@@ -24,8 +25,9 @@ from search.policies import Policy, resolve_policy
 from search.proposer import Candidate, Proposer, Query
 from search.result import SearchResult
 from search.seeds import attempt_seed
+from search.value import ValueModel
 
-__all__ = ["SchedulerConfig", "BatchStats", "BatchingPropose", "SearchJob", "plan_jobs", "Scheduler"]
+__all__ = ["SchedulerConfig", "BatchStats", "BatchingPropose", "BatchingEvaluate", "SearchJob", "plan_jobs", "Scheduler"]
 
 
 @dataclass(frozen=True)
@@ -61,55 +63,78 @@ class BatchStats:
 
 @dataclass
 class _Request:
-    queries: Sequence[Query]
-    k: int
+    items: Sequence[Any]
+    key: Hashable
     future: asyncio.Future
     arrival: float
 
 
-class BatchingPropose:
-    """A ``ProposeFn`` shared by many searches that merges their queries into batches.
+class _Searches:
+    """The searches sharing a set of batchers: how many run, and how many wait on any
+    batcher. When all of them wait, no batch can grow any further."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.waiting = 0
+        self.batchers: list[_Batcher] = []
+
+    def wake_all(self) -> None:
+        for batcher in self.batchers:
+            if batcher._wake is not None:
+                batcher._wake.set()
+
+
+class _Batcher:
+    """Merges the requests of many searches into calls of one blocking, batched function.
 
     Searches register with ``attach``/``detach`` so the batcher knows when all of them are
-    waiting and a batch cannot grow any further. Requests with different ``k`` go in
-    different calls. Calls run one at a time (one model, one device). When a merged call
-    raises, each request is retried alone, so only the failing search sees the error.
+    waiting (on this batcher or another of the same ``searches``) and a batch cannot grow
+    any further. Requests with different keys go in different calls. Calls run one at a
+    time (one model, one device). When a merged call raises, each request is retried
+    alone, so only the failing search sees the error.
     """
 
-    def __init__(self, proposer: Proposer, config: SchedulerConfig = SchedulerConfig()):
-        self.proposer = proposer
-        self.name = proposer.name
-        self.kind = proposer.kind
+    name: str
+
+    def __init__(self, config: SchedulerConfig, searches: _Searches | None = None):
         self.config = config
+        self.searches = searches or _Searches()
+        self.searches.batchers.append(self)
         self._pending: list[_Request] = []
-        self._clients = 0
         self._sizes: list[int] = []
         self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
 
+    def _invoke(self, items: list[Any], key: Hashable) -> list[Any]:
+        """The blocking batched call (run in a worker thread)."""
+        raise NotImplementedError
+
     def attach(self) -> None:
-        """A search starts using this batcher."""
-        self._clients += 1
+        """A search starts using the batchers of its group."""
+        self.searches.running += 1
 
     def detach(self) -> None:
         """A search finished: the others may now be all that a batch waits for."""
-        self._clients -= 1
-        if self._wake is not None:
-            self._wake.set()
+        self.searches.running -= 1
+        self.searches.wake_all()
 
     def stats(self) -> BatchStats:
         """Batch sizes so far."""
         return BatchStats(tuple(self._sizes))
 
-    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
+    async def _submit(self, items: Sequence[Any], key: Hashable) -> list[Any]:
         loop = asyncio.get_running_loop()
         if self._worker is None:
             self._wake = asyncio.Event()
             self._worker = loop.create_task(self._serve())
         future = loop.create_future()
-        self._pending.append(_Request(queries, k, future, time.monotonic()))
-        self._wake.set()
-        return await future
+        self._pending.append(_Request(items, key, future, time.monotonic()))
+        self.searches.waiting += 1
+        self.searches.wake_all()
+        try:
+            return await future
+        finally:
+            self.searches.waiting -= 1
 
     async def aclose(self) -> None:
         """Stop the worker task."""
@@ -119,8 +144,8 @@ class BatchingPropose:
             self._worker = None
 
     def _ready(self) -> bool:
-        pending = sum(len(r.queries) for r in self._pending)
-        return pending >= self.config.max_batch or len(self._pending) >= self._clients
+        pending = sum(len(r.items) for r in self._pending)
+        return pending >= self.config.max_batch or self.searches.waiting >= self.searches.running
 
     async def _serve(self) -> None:
         wait = self.config.max_wait_ms / 1000.0
@@ -141,25 +166,25 @@ class BatchingPropose:
             await self._call(self._take())
 
     def _take(self) -> list[_Request]:
-        """The oldest request and those after it with the same ``k``, up to ``max_batch`` queries."""
-        k = self._pending[0].k
+        """The oldest request and those after it with the same key, up to ``max_batch`` items."""
+        key = self._pending[0].key
         batch, rest, size = [], [], 0
         for request in self._pending:
-            if request.k == k and (not batch or size + len(request.queries) <= self.config.max_batch):
+            if request.key == key and (not batch or size + len(request.items) <= self.config.max_batch):
                 batch.append(request)
-                size += len(request.queries)
+                size += len(request.items)
             else:
                 rest.append(request)
         self._pending = rest
         return batch
 
     async def _call(self, batch: list[_Request]) -> None:
-        queries = [q for request in batch for q in request.queries]
-        self._sizes.append(len(queries))
+        items = [item for request in batch for item in request.items]
+        self._sizes.append(len(items))
         try:
-            answers = await asyncio.to_thread(self.proposer.propose, queries, batch[0].k)
-            if len(answers) != len(queries):
-                raise RuntimeError(f"proposer {self.name!r} answered {len(answers)} of {len(queries)} queries")
+            answers = await asyncio.to_thread(self._invoke, items, batch[0].key)
+            if len(answers) != len(items):
+                raise RuntimeError(f"{self.name!r} answered {len(answers)} of {len(items)} requests")
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0].future, exception=exc)
@@ -169,8 +194,40 @@ class BatchingPropose:
             return
         start = 0
         for request in batch:
-            _settle(request.future, result=answers[start : start + len(request.queries)])
-            start += len(request.queries)
+            _settle(request.future, result=answers[start : start + len(request.items)])
+            start += len(request.items)
+
+
+class BatchingPropose(_Batcher):
+    """A ``ProposeFn`` shared by many searches that merges their queries into batches
+    (requests with different ``k`` go in different calls)."""
+
+    def __init__(self, proposer: Proposer, config: SchedulerConfig = SchedulerConfig(), searches: _Searches | None = None):
+        super().__init__(config, searches)
+        self.proposer = proposer
+        self.name = proposer.name
+        self.kind = proposer.kind
+
+    async def __call__(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
+        return await self._submit(queries, k)
+
+    def _invoke(self, items: list[Any], key: Hashable) -> list[Any]:
+        return self.proposer.propose(items, key)
+
+
+class BatchingEvaluate(_Batcher):
+    """An ``EvaluateFn`` shared by many searches that merges their states into batches."""
+
+    def __init__(self, model: ValueModel, config: SchedulerConfig = SchedulerConfig(), searches: _Searches | None = None):
+        super().__init__(config, searches)
+        self.model = model
+        self.name = model.name
+
+    async def __call__(self, states: Sequence[ProofState]) -> list[float]:
+        return await self._submit(states, None)
+
+    def _invoke(self, items: list[Any], key: Hashable) -> list[Any]:
+        return self.model.evaluate(items)
 
 
 def _settle(future: asyncio.Future, *, result: object = None, exception: BaseException | None = None) -> None:
@@ -213,6 +270,7 @@ class Scheduler:
         policy: Policy | str,
         budget: Budget = Budget(),
         config: SchedulerConfig = SchedulerConfig(),
+        value: ValueModel | None = None,
     ):
         self.env = env
         self.policy = resolve_policy(policy)
@@ -220,6 +278,7 @@ class Scheduler:
         self.budget = budget
         self.config = config
         self.batcher = BatchingPropose(proposer, config)
+        self.evaluator = BatchingEvaluate(value, config, self.batcher.searches) if value is not None else None
 
     async def stream(self, jobs: Iterable[SearchJob]) -> AsyncIterator[tuple[SearchJob, SearchResult]]:
         """Yield ``(job, result)`` as each search finishes. Closing the iterator early
@@ -237,7 +296,8 @@ class Scheduler:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-            await self.batcher.aclose()
+            for batcher in self._batchers():
+                await batcher.aclose()
 
     async def run(self, jobs: Iterable[SearchJob]) -> list[SearchResult]:
         """All results, in job order."""
@@ -248,12 +308,16 @@ class Scheduler:
             results[index[id(job)]] = result
         return results
 
+    def _batchers(self) -> list[_Batcher]:
+        return [self.batcher] + ([self.evaluator] if self.evaluator is not None else [])
+
     async def _one(self, job: SearchJob, slots: asyncio.Semaphore) -> SearchResult:
         async with slots:
             self.batcher.attach()
             try:
                 return await run_search(
-                    job.theorem, env=self.env, proposer=self.batcher, policy=self.policy, budget=self.budget, seed=job.seed
+                    job.theorem, env=self.env, proposer=self.batcher, policy=self.policy, budget=self.budget,
+                    seed=job.seed, value=self.evaluator,
                 )
             finally:
                 self.batcher.detach()

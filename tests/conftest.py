@@ -1,4 +1,4 @@
-"""Fixtures shared by every test area: where the shared datasets live."""
+"""Fixtures shared by every test area: where the shared datasets live, and the CLI run in-process."""
 
 from __future__ import annotations
 
@@ -28,3 +28,20 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def invoke():
+    """Run the CLI in this process with click's ``CliRunner``: ``invoke("bench", ...)`` gives
+    the result, and a traceback surfaces as the exception itself rather than an exit code."""
+    from click.testing import CliRunner
+
+    from prover.cli.main import cli
+
+    def run(*args: str, env: dict | None = None):
+        result = CliRunner().invoke(cli, list(args), env=env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    return run

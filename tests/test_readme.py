@@ -29,4 +29,4 @@ def test_the_python_api_example_runs_and_its_runs_feed_the_report(tmp_path):
     report = CliRunner().invoke(cli, ["report", str(tmp_path / "runs/api/best-first"), str(tmp_path / "runs/api/beam"),
                                       "--out", str(tmp_path / "runs/api")])
     assert report.exit_code == 0, report.output
-    assert "| best-first | best-first | 1 |" in report.output and "| beam | beam | 1 |" in report.output
+    assert "| best-first | best-first | k=8, alpha=0.0, value_weight=1.0 |" in report.output and "| beam | beam | " in report.output

@@ -5,6 +5,15 @@ its REPL ``proofState`` id and the tactic path from the root. Within one generat
 id is used directly (REPL states are persistent, so branching is free); after a
 restart, recycle or hand-over the path is replayed on the theorem's current worker,
 sharing replayed prefixes, and a replay that fails yields ``EnvCrash(state_lost=True)``.
+
+A theorem's header is split (``source.split_imports``): workers are keyed by its
+``import`` lines, imported once per worker, and the rest of the header (``open``,
+``set_option``, helper lemmas) is elaborated as one command on top, cached per worker.
+So every theorem importing Mathlib shares warm workers, whatever else its header holds.
+
+``verify`` compiles statement, proof and ``#print axioms`` as one command and reads the
+reply sealed (``ReplProcess.request_sealed``), so output the proof prints cannot pass
+for the REPL's verdict.
 """
 
 from __future__ import annotations
@@ -15,9 +24,10 @@ import time
 from dataclasses import dataclass
 from typing import AsyncIterator
 
+from lean_env.axioms import axiom_problem, print_axioms_command
 from lean_env.base import EnvironmentBase
 from lean_env.errors import EnvironmentFault, StatementError
-from lean_env.hygiene import check_tactic
+from lean_env.hygiene import check_tactic, single_tactic
 from lean_env.repl.config import ReplConfig
 from lean_env.repl.pool import Worker, WorkerPool
 from lean_env.repl.process import WorkerFault, WorkerTimeout
@@ -27,11 +37,11 @@ from lean_env.repl.protocol import (
     ProtocolError,
     Response,
     TacticRequest,
-    single_tactic,
     statement_error,
     to_step_result,
 )
-from lean_env.repl.verify import axiom_problem, compile_problem, declared_name, parse_axioms, print_axioms_command
+from lean_env.repl.verify import compile_problem, read_audit
+from lean_env.source import declared_name, split_imports
 from lean_env.types import (
     EnvCrash,
     NewState,
@@ -78,10 +88,29 @@ class ReplEnvironment(EnvironmentBase):
 
     @contextlib.asynccontextmanager
     async def session(self, theorem: Theorem) -> AsyncIterator[Worker]:
-        """Exclusive use of the worker serving ``theorem`` (header loaded), for callers
-        that need raw requests on one generation (step extraction)."""
-        async with self._pool.session(self._pool.assign(theorem, theorem.header)) as worker:
+        """Exclusive use of the worker serving ``theorem`` (its imports loaded), for
+        callers that need raw requests on one generation (step extraction)."""
+        imports, _ = split_imports(theorem.header)
+        async with self._pool.session(self._pool.assign(theorem, imports)) as worker:
             yield worker
+
+    async def context_env(self, worker: Worker, theorem: Theorem) -> int:
+        """The ``env`` id of ``theorem``'s whole header on ``worker``: the imports env, with
+        the rest of the header elaborated on top once per generation (cached)."""
+        imports, rest = split_imports(theorem.header)
+        if not rest.strip():
+            assert worker.header_env is not None
+            return worker.header_env
+        key = ("context", rest)
+        cached = worker.states.get(key)
+        if cached is None:
+            response = await worker.request(CommandRequest(rest, env=worker.header_env), self.config.limits.start_timeout_s)
+            error = statement_error(response, prefix="header: ", line_offset=imports.count("\n"))
+            if error is not None:
+                raise error
+            assert isinstance(response, CommandResponse)
+            cached = worker.states[key] = (response.env, ())
+        return cached[0]
 
     async def start(self, theorem: Theorem) -> ProofState:
         """Elaborate ``statement sorry`` in the header env; the sorry's state is the root."""
@@ -122,32 +151,37 @@ class ReplEnvironment(EnvironmentBase):
         return to_step_result(response, handle_for=lambda ps: ReplHandle(handle.theorem, *here, ps, path))
 
     async def verify(self, theorem: Theorem, proof: str) -> Verdict:
-        """Compile statement and proof as one command on the header env, then audit
-        ``#print axioms``; hygiene rules apply to the proof text first."""
+        """Compile statement, proof and ``#print axioms`` as one command on the theorem's
+        header env, read the reply sealed, and accept only no errors, no sorry and
+        allowed axioms; the tactic rules apply to the proof text first."""
         began = time.monotonic()
         hygiene = check_tactic(proof, allow_native_decide=self.config.allow_native_decide)
         if not hygiene.ok:
-            return self._verdict(theorem, proof, began, reason=f"rejected ({hygiene.reason}): {hygiene.detail}")
+            return self._verdict(theorem, proof, began, failure="rejected", reason=f"rejected ({hygiene.reason}): {hygiene.detail}")
         name = declared_name(theorem.statement)
         if name is None:
-            return self._verdict(theorem, proof, began, reason="no theorem name to audit axioms of")
-        text = dataclasses.replace(theorem, header="").with_proof(hygiene.text)
-        async with self.session(theorem) as worker:
-            try:
-                compiled = await worker.request(CommandRequest(text, env=worker.header_env), self.config.limits.verify_timeout_s)
-                problem = compile_problem(compiled)
-                messages = _rendered(compiled)
-                if problem:
-                    return self._verdict(theorem, proof, began, reason=problem, messages=messages)
-                assert isinstance(compiled, CommandResponse)
-                printed = await worker.request(CommandRequest(print_axioms_command(name), env=compiled.env), self.config.limits.step_timeout_s)
-            except WorkerTimeout as exc:
-                return self._verdict(theorem, proof, began, reason=f"timeout: {exc}")
-            except (WorkerFault, ProtocolError) as exc:
-                return self._verdict(theorem, proof, began, reason=f"REPL worker failed: {exc}")
-        axioms = parse_axioms(printed)
-        problem = axiom_problem(axioms, self.config.allowed_axioms)
-        return self._verdict(theorem, proof, began, ok=not problem, reason=problem, messages=messages, axioms=axioms)
+            return self._verdict(theorem, proof, began, failure="statement", reason="no theorem name to audit axioms of")
+        body = dataclasses.replace(theorem, header="").with_proof(hygiene.text)
+        text = f"{body}\n{print_axioms_command(name)}\n"
+        limits = self.config.limits
+        try:
+            async with self.session(theorem) as worker:
+                env = await self.context_env(worker, theorem)
+                compiled = await worker.request_sealed(CommandRequest(text, env=env), limits.verify_timeout_s, sync_timeout=limits.step_timeout_s)
+        except StatementError as exc:
+            return self._verdict(theorem, proof, began, failure="statement", reason=str(exc))
+        except WorkerTimeout as exc:
+            return self._verdict(theorem, proof, began, failure="timeout", reason=f"timeout: {exc}")
+        except (WorkerFault, ProtocolError) as exc:
+            return self._verdict(theorem, proof, began, failure="crash", reason=f"REPL worker failed: {exc}")
+        messages = _rendered(compiled)
+        failure, problem = compile_problem(compiled)
+        if failure:
+            return self._verdict(theorem, proof, began, failure=failure, reason=problem, messages=messages)
+        axioms, problem = read_audit(compiled, audit_line=body.count("\n") + 2)
+        problem = problem or axiom_problem(axioms, self.config.accepted_axioms)
+        return self._verdict(theorem, proof, began, ok=not problem, failure="axioms" if problem else "",
+                             reason=problem, messages=messages, axioms=axioms)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
@@ -157,7 +191,7 @@ class ReplEnvironment(EnvironmentBase):
         key = (theorem, ())
         root = worker.states.get(key)
         if root is None:
-            command = CommandRequest(theorem.statement.rstrip() + " sorry", env=worker.header_env)
+            command = CommandRequest(theorem.statement.rstrip() + " sorry", env=await self.context_env(worker, theorem))
             root = _statement_root(await worker.request(command, self.config.limits.step_timeout_s))
             worker.states[key] = root
         return root

@@ -1,9 +1,12 @@
 """(state, tactic, next state) records from whole proofs, through the REPL.
 
 The proof is compiled once with ``allTactics``; each entry of the response's ``tactics``
-field carries the state *before* the tactic (one string) and a ``proofState`` id for it.
-There is no "goals after" field, so each tactic is run once more on its own state in
-tactic mode to read the state after it. This is how the whole-proof files in
+field carries a ``proofState`` id for the state *before* the tactic. Its ``goals``
+string is not used as the state: Lean builds it with ``ppGoals``, which separates goals
+by one ``\n`` (and older REPLs flatten it to one line), while tactic mode, LeanDojo and
+every prompt separate goals by a blank line. So both states are read in tactic mode:
+``skip`` on the entry's state gives the state before, exactly as a search sees it, and
+the tactic itself gives the state after. This is how the whole-proof files in
 ``tactic_data`` become training pairs.
 """
 
@@ -16,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lean_env.errors import LeanEnvError
-from lean_env.hygiene import check_tactic
+from lean_env.hygiene import check_tactic, single_tactic
 from lean_env.repl.env import ReplEnvironment
+from lean_env.repl.pool import Worker
 from lean_env.repl.process import WorkerFault
 from lean_env.repl.protocol import (
     CommandRequest,
@@ -25,7 +29,6 @@ from lean_env.repl.protocol import (
     ProtocolError,
     TacticInfo,
     TacticRequest,
-    single_tactic,
     to_step_result,
 )
 from lean_env.repl.verify import compile_problem
@@ -63,9 +66,20 @@ def replayable(response: CommandResponse) -> tuple[TacticInfo, ...]:
     return tuple(t for t in response.tactics if t.goals != NO_GOALS and t.tactic.strip() not in ("sorry", "admit"))
 
 
+async def _tactic_state(env: ReplEnvironment, worker: Worker, proof_state: int, tactic: str) -> str | None:
+    """The state after ``tactic`` on ``proof_state`` as tactic mode prints it (``no goals``
+    when solved), ``None`` when the tactic fails there."""
+    response = await worker.request(TacticRequest(single_tactic(tactic), proof_state), env.config.limits.step_timeout_s)
+    result = to_step_result(response, handle_for=lambda ps: ps)
+    if isinstance(result, NewState):
+        return result.state.pp
+    return NO_GOALS if isinstance(result, ProofComplete) else None
+
+
 async def extract_steps(env: ReplEnvironment, theorem: Theorem, proof: str) -> list[StepRecord]:
-    """Compile ``proof`` for ``theorem`` with ``allTactics`` and rerun each tactic on its
-    state to read the state after it; entries whose rerun fails are left out."""
+    """Compile ``proof`` for ``theorem`` with ``allTactics`` and read each entry's state
+    before (``skip``) and after (the tactic) in tactic mode; entries whose rerun fails
+    are left out."""
     hygiene = check_tactic(proof, allow_native_decide=env.config.allow_native_decide)
     if not hygiene.ok:
         raise ExtractionError(f"proof rejected ({hygiene.reason}): {hygiene.detail}")
@@ -73,19 +87,17 @@ async def extract_steps(env: ReplEnvironment, theorem: Theorem, proof: str) -> l
     records = []
     async with env.session(theorem) as worker:
         try:
-            command = CommandRequest(text, env=worker.header_env, all_tactics=True)
+            command = CommandRequest(text, env=await env.context_env(worker, theorem), all_tactics=True)
             compiled = await worker.request(command, env.config.limits.verify_timeout_s)
-            problem = compile_problem(compiled)
+            _, problem = compile_problem(compiled)
             if problem:
                 raise ExtractionError(problem)
             assert isinstance(compiled, CommandResponse)
             for info in replayable(compiled):
-                request = TacticRequest(single_tactic(info.tactic), info.proof_state)
-                response = await worker.request(request, env.config.limits.step_timeout_s)
-                result = to_step_result(response, handle_for=lambda ps: ps)
-                if isinstance(result, (NewState, ProofComplete)):
-                    after = result.state.pp if isinstance(result, NewState) else NO_GOALS
-                    records.append(StepRecord(info.goals, info.tactic, after))
+                before = await _tactic_state(env, worker, info.proof_state, "skip")
+                after = await _tactic_state(env, worker, info.proof_state, info.tactic)
+                if before not in (None, NO_GOALS) and after is not None:
+                    records.append(StepRecord(before, info.tactic, after))
         except (WorkerFault, ProtocolError) as exc:
             raise ExtractionError(f"REPL worker failed: {exc}") from exc
     return records

@@ -1,8 +1,9 @@
 """Pool policy: which REPL worker serves a request, and when a worker is restarted.
 
-Kept apart from process I/O (``process.py``). Workers are keyed by header: a worker
-imports its header once and every theorem with that header builds on the resulting
-``env``. A theorem sticks to one worker (its proof state ids live there); a new theorem
+Kept apart from process I/O (``process.py``). Workers are keyed by header (the
+environment backend passes a theorem's ``import`` lines, ``source.split_imports``): a
+worker imports its header once and every theorem with that header builds on the
+resulting ``env``. A theorem sticks to one worker (its proof state ids live there); a new theorem
 goes to a fresh worker while the pool has room, else to the least-loaded worker with
 its header, else it takes over the least busy worker of another header. A worker is
 restarted lazily, at the start of its next session: when its process died, when it
@@ -47,6 +48,13 @@ class Worker:
             raise WorkerFault("worker is not running")
         self.steps += 1
         return await self.process.request(request, timeout)
+
+    async def request_sealed(self, request: Request, timeout: float, *, sync_timeout: float) -> Response:
+        """``request`` with its reply proven in step (``ReplProcess.request_sealed``)."""
+        if self.process is None or self.header_env is None:
+            raise WorkerFault("worker is not running")
+        self.steps += 2
+        return await self.process.request_sealed(request, timeout, sync_env=self.header_env, sync_timeout=sync_timeout)
 
 
 class WorkerPool:

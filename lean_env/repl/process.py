@@ -5,7 +5,16 @@ is a timeout around a read, cancellation needs no thread hand-off, and hundreds 
 concurrent steps cost coroutines, not threads. Each REPL runs in its own session
 (process group), so a kill also reaches the real ``repl`` that ``lake env`` spawns;
 ``RLIMIT_AS`` caps every process of the group. An ``atexit`` hook kills whatever is
-still alive when the interpreter exits without ``aclose``.
+still alive when the interpreter exits without ``aclose``, and the watchdog
+(``watchdog.py``) does the same when the driver is killed outright. A reply is bounded
+in size: one over ``reply_limit_bytes`` kills the process (a crash, not a hang or an
+exception out of ``request``).
+
+``request_sealed`` is how a verdict is read: the reply is followed by a command whose
+answer must name a fresh random nonce and must come next. Output that the checked proof
+itself writes to stdout comes before the REPL's own reply, so a proof that prints a
+forged reply shifts the stream by one and the nonce check fails; it cannot print the
+nonce, which is drawn after its reply was read.
 """
 
 from __future__ import annotations
@@ -16,16 +25,17 @@ import collections
 import json
 import os
 import resource
+import secrets
 import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 from lean_env.aio import within
-from lean_env.repl.protocol import Request, Response, decode_response, encode_request
+from lean_env.repl import watchdog
+from lean_env.repl.protocol import CommandRequest, CommandResponse, ProtocolError, Request, Response, decode_response, encode_request
 
-__all__ = ["ProcessSpec", "ReplProcess", "WorkerFault", "WorkerTimeout", "WorkerDied"]
+__all__ = ["ProcessSpec", "ReplProcess", "WorkerFault", "WorkerTimeout", "WorkerDied", "OutOfStep"]
 
-_STREAM_LIMIT = 256 * 1024 * 1024  # one JSON line can hold a large goal or infotree
 _STDERR_LINES = 20
 _LIVE: set["ReplProcess"] = set()
 
@@ -39,16 +49,23 @@ class WorkerTimeout(WorkerFault):
 
 
 class WorkerDied(WorkerFault):
-    """The process exited or wrote something that is not a REPL response."""
+    """The process exited or wrote something that is not a REPL response (or one too large)."""
+
+
+class OutOfStep(WorkerDied):
+    """A reply was not the answer to its request (forged output or a desynchronised
+    REPL); the process was killed."""
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
-    """How to launch a REPL: argv, working directory, address-space cap in MiB."""
+    """How to launch a REPL: argv, working directory, address-space cap in MiB, and the
+    largest reply accepted in bytes."""
 
     command: tuple[str, ...]
     cwd: Path
     memory_limit_mb: int | None = None
+    reply_limit_bytes: int = 256 * 1024 * 1024
 
 
 def _limit_memory(limit_mb: int) -> None:
@@ -59,8 +76,10 @@ def _limit_memory(limit_mb: int) -> None:
 class ReplProcess:
     """A running REPL; ``request`` sends one request and returns its typed response."""
 
-    def __init__(self, proc: asyncio.subprocess.Process):
+    def __init__(self, proc: asyncio.subprocess.Process, reply_limit: int):
         self._proc = proc
+        self._reply_limit = reply_limit
+        self._reply_bytes = 0
         self._lines: list[bytes] = []  # partial response kept across a cancelled read
         self._owed = 0  # responses written for but not read (a caller was cancelled)
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
@@ -79,9 +98,10 @@ class ReplProcess:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
             preexec_fn=None if limit is None else (lambda: _limit_memory(limit)),
-            limit=_STREAM_LIMIT,
+            limit=spec.reply_limit_bytes,
         )
-        return cls(proc)
+        watchdog.register(proc.pid)
+        return cls(proc, spec.reply_limit_bytes)
 
     @property
     def pid(self) -> int:
@@ -109,6 +129,22 @@ class ReplProcess:
         self._proc.stdin.write(encode_request(request))
         self._owed += 1
         return decode_response(await self._receive(timeout, drain=True))
+
+    async def request_sealed(self, request: Request, timeout: float, *, sync_env: int, sync_timeout: float) -> Response:
+        """``request`` whose reply is proven to be the REPL's answer to it: a ``#check`` of
+        a fresh nonce is sent next (in ``sync_env``) and its error, naming the nonce, must be
+        the very next reply. Raises ``OutOfStep`` (process killed) otherwise."""
+        nonce = f"prover_sync_{secrets.token_hex(16)}"
+        try:
+            response = await self.request(request, timeout)
+            sync = await self.request(CommandRequest(f"#check {nonce}", env=sync_env), sync_timeout)
+        except ProtocolError:  # a JSON object of no REPL shape: the stream cannot be trusted either
+            sync = None
+        messages = sync.messages if isinstance(sync, CommandResponse) else ()
+        if not (len(messages) == 1 and messages[0].is_error and nonce in messages[0].data and not sync.sorries):
+            await self.kill()
+            raise OutOfStep("a reply out of step with its request (the checked text printed a forged reply, or the REPL lost sync)")
+        return response
 
     async def settle(self, timeout: float) -> bool:
         """Read and drop responses owed to cancelled callers; False if the process had
@@ -139,28 +175,43 @@ class ReplProcess:
         return await self._read_json()
 
     async def _read_json(self) -> object:
-        """The next response: pretty-printed JSON lines up to a blank line."""
+        """The next response: pretty-printed JSON lines up to a blank line, at most
+        ``reply_limit_bytes`` in all."""
         while True:
-            line = await self._proc.stdout.readline()
+            try:
+                line = await self._proc.stdout.readline()
+            except ValueError:  # one line over the stream limit
+                raise WorkerDied(f"a reply over the {self._reply_limit} byte limit") from None
             if not line:
                 raise WorkerDied("end of output")
             if line.strip():
                 if not self._lines and not line.lstrip().startswith(b"{"):
                     raise WorkerDied(f"non-JSON output {line[:200]!r}")
+                self._reply_bytes += len(line)
+                if self._reply_bytes > self._reply_limit:
+                    raise WorkerDied(f"a reply over the {self._reply_limit} byte limit")
                 self._lines.append(line)
                 continue
             if not self._lines:
                 continue
             text = b"".join(self._lines)
             self._lines.clear()
+            self._reply_bytes = 0
             try:
                 return json.loads(text)
             except ValueError:
                 raise WorkerDied(f"malformed JSON output {text[:200]!r}") from None
 
     async def _drain_stderr(self) -> None:
-        async for line in self._proc.stderr:
-            self._stderr.append(line.decode("utf-8", "replace").rstrip())
+        while True:
+            try:
+                line = await self._proc.stderr.readline()
+            except ValueError:  # an overlong line was dropped from the buffer
+                self._stderr.append("<stderr line over the size limit>")
+                continue
+            if not line:
+                return
+            self._stderr.append(line.decode("utf-8", "replace")[:2000].rstrip())
 
     def _death_reason(self, what: str) -> str:
         code = self._proc.returncode
@@ -178,6 +229,7 @@ class ReplProcess:
             os.killpg(self._proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        watchdog.unregister(self._proc.pid)
 
     async def kill(self) -> None:
         """Kill the process group and reap the process."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Mapping, Union
 
 from lean_env.errors import StatementError
+from lean_env.hygiene import single_tactic
 from lean_env.types import (
     EnvCrash,
     NewState,
@@ -178,16 +179,6 @@ class ErrorResponse:
 Response = Union[CommandResponse, TacticResponse, ErrorResponse]
 
 
-def single_tactic(text: str) -> str:
-    """``text`` as one tactic for tactic mode. The REPL parses the ``tactic`` category, so
-    a sequence (``t1; t2`` or one tactic per line) fails with "expected end of input"
-    (leanprover-community/repl#43); ``(t1\n t2\n)`` is one tactic meaning the same, with
-    every line shifted by one column and ``)`` alone on the last line (after comments)."""
-    if "\n" not in text and ";" not in text:
-        return text
-    return "(" + text.replace("\n", "\n ") + "\n)"
-
-
 def encode_request(request: Request) -> bytes:
     """One request as UTF-8 bytes: a single JSON line and the blank line ending the block.
     Non-ASCII stays literal (Lean reads UTF-8; ``\\u`` surrogate pairs are avoided)."""
@@ -284,9 +275,10 @@ def to_step_result(response: Response, *, handle_for: Callable[[int], Hashable])
     return NewState(state=state, messages=notes)
 
 
-def statement_error(response: Response, *, prefix: str = "") -> StatementError | None:
+def statement_error(response: Response, *, prefix: str = "", line_offset: int = 0) -> StatementError | None:
     """The user-facing error for a command that should have elaborated, else ``None``:
-    Lean's first error with its 1-based line and column, or the REPL's own error."""
+    Lean's first error with its 1-based line (shifted by ``line_offset``, for a command
+    that is a later part of a text) and column, or the REPL's own error."""
     if isinstance(response, ErrorResponse):
         return StatementError(prefix + response.message)
     if not isinstance(response, CommandResponse):
@@ -296,4 +288,4 @@ def statement_error(response: Response, *, prefix: str = "") -> StatementError |
     first = response.errors[0]
     if first.pos is None:
         return StatementError(prefix + first.data)
-    return StatementError(prefix + first.data, first.pos.line, first.pos.column + 1)
+    return StatementError(prefix + first.data, first.pos.line + line_offset, first.pos.column + 1)

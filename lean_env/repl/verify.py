@@ -1,66 +1,39 @@
-"""Judging a whole-proof check from REPL responses: errors, sorry, axioms.
+"""Judging a whole-proof check from the REPL's reply: errors, sorry, axioms.
 
 Pure functions over typed responses, so the rules are tested without a REPL. Message
 texts change between toolchains (``declaration uses 'sorry'`` became
 ``declaration uses `sorry```), so the checks look at structure and stable fragments.
+The statement, proof and ``#print axioms`` go in one command; only the report at the
+audit command's line counts, and only when it is the one report in the reply.
 """
 
 from __future__ import annotations
 
-import re
-
+from lean_env.axioms import read_axiom_report
 from lean_env.repl.protocol import CommandResponse, ErrorResponse, Response
 
-__all__ = ["declared_name", "compile_problem", "parse_axioms", "axiom_problem", "print_axioms_command"]
-
-_DECL = re.compile(
-    r"^\s*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*(?:theorem|lemma)\s+(?P<name>[^\s:({\[⦃]+)",
-    re.MULTILINE,
-)
-_DEPENDS = re.compile(r"depends on axioms:\s*\[(?P<list>[^\]]*)\]", re.DOTALL)
-_NO_AXIOMS = "does not depend on any axioms"
+__all__ = ["compile_problem", "read_audit"]
 
 
-def declared_name(statement: str) -> str | None:
-    """Name declared by a ``theorem``/``lemma`` statement (``None`` for ``example``)."""
-    match = _DECL.search(statement)
-    return match.group("name") if match else None
-
-
-def print_axioms_command(name: str) -> str:
-    return f"#print axioms {name}"
-
-
-def compile_problem(response: Response) -> str:
-    """Why a compiled proof is not accepted, or ``""``: an error response, an error
-    message, or any ``sorry`` (a sorries entry or the "declaration uses sorry" warning)."""
+def compile_problem(response: Response) -> tuple[str, str]:
+    """``(failure, reason)`` when a compiled proof is not accepted, ``("", "")`` when it
+    compiled cleanly: an error response or message (``error``), or any ``sorry`` (a
+    sorries entry or the "declaration uses sorry" warning; ``sorry``)."""
     if isinstance(response, ErrorResponse):
-        return f"REPL error: {response.message}"
+        return "error", f"REPL error: {response.message}"
     if not isinstance(response, CommandResponse):
-        return f"unexpected response {type(response).__name__}"
+        return "error", f"unexpected response {type(response).__name__}"
     if response.errors:
-        return "error: " + response.errors[0].data
+        return "error", "error: " + response.errors[0].data
     if response.sorries or any("declaration uses" in m.data and "sorry" in m.data for m in response.messages):
-        return "the proof uses sorry"
-    return ""
+        return "sorry", "the proof uses sorry"
+    return "", ""
 
 
-def parse_axioms(response: Response) -> tuple[str, ...] | None:
-    """Axioms listed by ``#print axioms`` (``()`` for none), ``None`` if not found."""
+def read_audit(response: Response, audit_line: int) -> tuple[tuple[str, ...] | None, str]:
+    """``(axioms, problem)`` of the ``#print axioms`` command at ``audit_line`` of the
+    compiled text: exactly one axioms report in the reply, and it at that line."""
     if not isinstance(response, CommandResponse):
-        return None
-    for message in response.messages:
-        if _NO_AXIOMS in message.data:
-            return ()
-        match = _DEPENDS.search(message.data)
-        if match:
-            return tuple(a.strip() for a in match.group("list").split(",") if a.strip())
-    return None
-
-
-def axiom_problem(axioms: tuple[str, ...] | None, allowed: tuple[str, ...]) -> str:
-    """Why the axioms are not acceptable, or ``""``."""
-    if axioms is None:
-        return "could not read the axioms the proof depends on"
-    extra = [a for a in axioms if a not in allowed]
-    return f"uses axioms outside the allow-list: {', '.join(extra)}" if extra else ""
+        return None, "could not read the axioms the proof depends on"
+    trusted = [m.severity == "info" and m.pos is not None and m.pos.line == audit_line for m in response.messages]
+    return read_axiom_report((m.data for m in response.messages), trusted=trusted)

@@ -16,9 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from prover.agent import Agent
 from prover.cli.common import InputError, config_from_options, search_options, user_errors
 from prover.data import SPEC_HELP, load_dataset
-from prover.runs import RunStore
+from prover.runs import Run, RunStore
 
-__all__ = ["command"]
+__all__ = ["command", "summary_line"]
 
 
 @click.command(name="bench")
@@ -26,28 +26,45 @@ __all__ = ["command"]
 @click.option("--minif2f-path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="MiniF2F JSONL (default: the catalogue downloaded by 'prover data minif2f').")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run directory.")
-@click.option("--resume", is_flag=True, help="Continue a run in --out, skipping finished (theorem, attempt) pairs.")
+@click.option("--resume", is_flag=True,
+              help="Continue a run in --out, skipping finished (theorem, attempt) pairs; only --concurrency, --ray and "
+                   "[ray] settings, more --attempts and a larger --limit may differ from the run's settings.")
+@click.option("--rerun-changed", is_flag=True,
+              help="With --resume: prove again the theorems whose statement changed since the run (their old "
+                   "records are moved to superseded.jsonl) instead of refusing.")
 @click.option("--attempts", type=int, default=None, help="Repeated attempts per theorem, each with its own seed.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N theorems.")
 @click.option("--concurrency", type=int, default=None, help="Searches running at once.")
 @click.option("--on-bad-line", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
               help="What to do with a broken line in a JSONL dataset.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Spread the run over a Ray cluster: ADDRESS is its head (HOST:PORT), 'auto' (the cluster on this "
+                   "machine) or 'local' (start one here); alone, RAY_ADDRESS, else this machine's cluster, else a new "
+                   "local one. Actors and resources: [ray] in --config, docs/ray.md.")
 @search_options
 @user_errors
-def command(dataset, minif2f_path, out, resume, attempts, limit, concurrency, on_bad_line, **options) -> None:
+def command(dataset, minif2f_path, out, resume, rerun_changed, attempts, limit, concurrency, on_bad_line,
+            ray_address, **options) -> None:
     """Run a dataset in batch with crash-safe, resumable results."""
-    config = config_from_options(options, **{"run.attempts": attempts, "scheduler.max_concurrent": concurrency})
+    config = config_from_options(options, **{"run.attempts": attempts, "scheduler.max_concurrent": concurrency,
+                                             "ray.enabled": ray_address is not None or None, "ray.address": ray_address or None})
     skipped: list[str] = []
     data = load_dataset(dataset, minif2f_path=minif2f_path, on_bad_line=on_bad_line, skipped=skipped).limit(limit)
     for problem in skipped:
         click.echo(f"skipped {problem}", err=True)
     if not data.theorems:
         raise InputError(f"dataset {dataset!r} has no theorems")
-    previous = RunStore(out, resume=resume).records  # refuses a used --out before anything is built
+    if rerun_changed and not resume:
+        raise InputError("--rerun-changed needs --resume")
+    previous = RunStore(out, resume=resume).records  # refuses a used or busy --out before anything is built
     total = len(data.theorems) * config.run.attempts - len(previous)
     columns = (TextColumn("[bold]{task.fields[proved]} proved"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
-    with Agent.from_config(config, statement=data.theorems[0].statement) as agent, \
+    if config.ray.enabled:
+        from prover.distributed import RayAgent as agent_type
+    else:
+        agent_type = Agent
+    with agent_type.from_config(config, statement=data.theorems[0].statement) as agent, \
             Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("bench", total=total, proved=sum(r.proved for r in previous))
 
@@ -55,10 +72,21 @@ def command(dataset, minif2f_path, out, resume, attempts, limit, concurrency, on
             progress.update(task, advance=1, proved=progress.tasks[0].fields["proved"] + int(record.proved))
 
         try:
-            run = agent.run(data, out=out, resume=resume, on_result=advance)
+            run = agent.run(data, out=out, resume=resume, rerun_changed=rerun_changed, on_result=advance)
         except KeyboardInterrupt:
             kept = RunStore(out, resume=True).records
             click.echo(f"\ninterrupted: {len(kept)} results kept in {out}; continue with --resume", err=True)
             sys.exit(130)
-    proved = len(run.solved)
-    click.echo(f"{proved}/{len(data.theorems)} theorems proved ({len(run.records)} attempts recorded) -> {out}")
+    for warning in run.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{summary_line(run, len(data.theorems))} -> {out}")
+
+
+def summary_line(run: Run, theorems: int) -> str:
+    """``P/N theorems proved (A attempts recorded, E errors: first error)``."""
+    errors = [record for record in run.records if record.status == "error"]
+    line = f"{len(run.solved)}/{theorems} theorems proved ({len(run.records)} attempts recorded, {len(errors)} errors"
+    if errors:
+        first = (errors[0].error or "no message").splitlines()[0]
+        line += f"; first: {errors[0].theorem}: {first[:200]}"
+    return line + ")"

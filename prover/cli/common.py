@@ -33,14 +33,16 @@ class InputError(click.ClickException):
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
-    """Exception classes that mean a user mistake. Model errors count only once the model
-    modules are loaded (they always are when such an error can occur), keeping torch lazy."""
+    """Exception classes that mean a user mistake. Model and cluster errors count only once
+    their modules are loaded (they always are when such an error can occur), keeping torch
+    and Ray lazy."""
     from prover.data import DatasetError
     from prover.runs import RunError
     from search.errors import SearchConfigError
 
     types: list[type[BaseException]] = [ConfigError, DatasetError, RunError, LeanEnvError, SearchConfigError]
-    for module_name, class_name in (("prover.models.loading", "ModelLoadError"), ("prover.models.formats", "UnknownFormat")):
+    for module_name, class_name in (("prover.models.loading", "ModelLoadError"), ("prover.models.formats", "UnknownFormat"),
+                                    ("prover.distributed.errors", "ClusterError")):
         module = sys.modules.get(module_name)
         if module is not None:
             types.append(getattr(module, class_name))
@@ -48,7 +50,9 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
 
 def user_errors(func: Callable) -> Callable:
-    """Report the library's user-facing errors as one line with exit code 2, never a traceback."""
+    """Report the library's user-facing errors as one line with exit code 2, never a
+    traceback; so is an ``OSError`` on a named file (a path too long, not writable, a full
+    disk): the user must fix the path or the machine, not the program."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -57,6 +61,10 @@ def user_errors(func: Callable) -> Callable:
         except Exception as exc:
             if isinstance(exc, _user_error_types()):
                 raise InputError(str(exc)) from None
+            if isinstance(exc, OSError) and exc.filename is not None:
+                name = str(exc.filename)
+                raise InputError(f"cannot use {name[:200] + '…' if len(name) > 200 else name}: "
+                                 f"{exc.strerror or exc}") from None
             raise
 
     return wrapper
@@ -89,11 +97,16 @@ def parse_assignment(text: str, option: str) -> tuple[str, Any]:
 SEARCH_FLAGS: dict[str, str] = {
     "env_kind": "env.kind",
     "lean_project": "env.lean_project",
+    "leandojo_repo": "env.leandojo_repo",
+    "leandojo_commit": "env.leandojo_commit",
     "workers": "env.limits.workers",
     "proposer": "model.proposer",
     "model_path": "model.path",
     "prompt_format": "model.format",
+    "backend": "model.backend",
     "device": "model.device",
+    "dtype": "model.dtype",
+    "trust_remote_code": "model.trust_remote_code",
     "temperature": "model.temperature",
     "max_expansions": "budget.max_expansions",
     "max_env_calls": "budget.max_env_calls",
@@ -120,12 +133,20 @@ def search_options(func: Callable) -> Callable:
                      help="Proof checker: the built-in sandbox, the Lean REPL, LeanDojo, or auto [default: auto]."),
         click.option("--lean-project", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Lean project with Mathlib and the REPL (default: from 'prover setup' or PROVER_LEAN_PROJECT)."),
+        click.option("--leandojo-repo", type=str, default=None, help="Traced repository URL for --env leandojo."),
+        click.option("--leandojo-commit", type=str, default=None, help="Commit of --leandojo-repo."),
         click.option("--workers", type=int, default=None, help="Lean REPL worker processes."),
         click.option("--proposer", type=click.Choice(["auto", "baseline", "automation", "model"]), default=None,
                      help="Where tactics come from [default: auto; 'model' when --model is given]."),
         click.option("--model", "model_path", type=str, default=None, help="Trained model directory (or hub id on a connected machine)."),
         click.option("--format", "prompt_format", type=str, default=None, help="Prompt format of --model (e.g. sandbox, reprover, bfs-prover)."),
-        click.option("--device", type=str, default=None, help="Model device, e.g. cpu or cuda."),
+        click.option("--backend", type=click.Choice(["transformers", "vllm"]), default=None,
+                     help="Generation backend for --model [default: transformers; vllm needs the 'vllm' extra]."),
+        click.option("--device", type=str, default=None, help="Model device: cpu, cuda, cuda:N or mps [default: cpu]."),
+        click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float16", "float32"]), default=None,
+                     help="Weights dtype [default: auto, the checkpoint's]."),
+        click.option("--trust-remote-code", is_flag=True, default=None,
+                     help="Run model code shipped with --model (InternLM2.5-StepProver needs it; read it first)."),
         click.option("--temperature", type=float, default=None,
                      help="Sampling temperature (models default to 1.0; the baseline to 0, i.e. top-k)."),
         click.option("--policy", type=str, default=None, help="Search policy [default: best-first]; 'prover policies' lists them."),

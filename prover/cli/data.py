@@ -39,6 +39,7 @@ def minif2f(path: Path | None, dest: Path | None) -> None:
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="valid", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="JSONL file to write (the same record format as MiniF2F, usable with 'prover bench').")
+@user_errors
 def sandbox(split: str, out: Path) -> None:
     """Write a sandbox split (propositional theorems with reference proofs) as JSONL."""
     from propsandbox import SANDBOX_DATA_VERSION, load_split

@@ -5,13 +5,13 @@ Exit codes: 0 proved (and verified), 1 not proved within the budget, 2 usage or 
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 import click
 
 from lean_env import Theorem
+from lean_env.source import SourceFile, tactic_statement
 from prover.agent import Agent
 from prover.cli.common import InputError, config_from_options, decode_text, search_options, user_errors
 from prover.render import best_partial_state, write_graph
@@ -24,20 +24,20 @@ _SETUP_ERRORS = ("StatementError: ", "BackendUnavailable: ")
 
 
 def theorem_from_lean_file(path: Path, name: str) -> Theorem:
-    """The theorem ``name`` of a ``.lean`` file: everything before it is its header, and its
-    statement runs up to ``:= by`` (any proof after that is dropped)."""
+    """The theorem ``name`` of a ``.lean`` file: everything before its declaration is its
+    header, and its statement runs up to ``:= by`` (any proof after that is dropped).
+    Doc comments, attributes and modifiers (``@[simp] private theorem``) are allowed; a
+    term-mode proof or a missing ``:= by`` is one line of error."""
     try:
         text = decode_text(path.read_bytes(), str(path))
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    match = re.search(rf"^(theorem|lemma)\s+{re.escape(name)}(?=[\s(\[{{:])", text, flags=re.MULTILINE)
-    if match is None:
+    decl = SourceFile(text).find(name)
+    if decl is None:
         raise InputError(f"{path}: no theorem named {name!r}")
-    end = text.find(":= by", match.start())
-    if end < 0:
-        line = text.count("\n", 0, match.start()) + 1
-        raise InputError(f"{path}:{line}: theorem {name!r} has no ':= by' (only tactic proofs are supported)")
-    return Theorem(name=name, statement=text[match.start(): end + len(":= by")], header=text[: match.start()], source=str(path))
+    if not decl.tactic:
+        raise InputError(f"{path}:{decl.line}: theorem {name!r} has no ':= by' (only tactic proofs are supported)")
+    return Theorem(name=name, statement=decl.statement, header=text[: decl.start], source=str(path))
 
 
 def _minif2f_theorem(name: str, path: Path | None) -> Theorem:
@@ -61,7 +61,7 @@ def _statement_text(statement: str) -> str:
         raise InputError("empty statement; give e.g. 'theorem t (p : Prop) : p → p := by'")
     if len(statement) > _MAX_STATEMENT:
         raise InputError(f"statement is {len(statement)} characters long; the limit is {_MAX_STATEMENT}")
-    return statement
+    return tactic_statement(statement)
 
 
 @click.command(name="prove")
@@ -98,7 +98,7 @@ def command(statement, lean_file, theorem_name, minif2f_name, minif2f_path, grap
         raise InputError(result.error.split(": ", 1)[1])
     if graph_path is not None:
         try:
-            write_graph(result.graph, graph_path)
+            write_graph(result.graph, graph_path, result=result, theorem=theorem)
         except OSError as exc:
             raise InputError(f"cannot write {graph_path}: {exc.strerror or exc}") from None
     spent = result.spent

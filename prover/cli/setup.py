@@ -22,6 +22,7 @@ from lean_env.setup import (
     toolchain_mismatch,
 )
 from lean_env.stack import LeanProject, config_path, default_cache_dir, find_lean_project
+from prover.cli.common import user_errors
 
 __all__ = ["command"]
 
@@ -79,6 +80,7 @@ def _install(cache_dir: Path, dry_run: bool) -> None:
     help="Record this existing Lake project with Mathlib instead of installing one.",
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be done.")
+@user_errors
 def command(cache_dir: Path | None, lean_project: Path | None, dry_run: bool) -> None:
     """Install or locate Lean, Mathlib and the REPL (pinned versions, idempotent)."""
     cache = cache_dir or default_cache_dir()

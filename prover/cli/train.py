@@ -26,10 +26,19 @@ TRAIN_FLAGS: dict[str, str] = {
 _EPILOG = """\b
 Config reference: configs/README.md lists every DCO key; every other key is a
 transformers.TrainingArguments field (huggingface.co/docs/transformers/main_classes/trainer).
-Precedence: --preset file < CONFIG_FILE < flags < --set. Length: --max-steps > 0 wins
-over --epochs (transformers' rule); --max-steps -1 trains --epochs epochs.
+Precedence: --preset file < CONFIG_FILE < flags < --set. Length: of --max-steps and
+--epochs the later one given wins (--max-steps -1 means epochs); within a config file
+max_steps > 0 wins over num_train_epochs (transformers' rule).
 Several processes: accelerate launch [--config_file configs/accelerate/...] -m prover.cli train ...
 """
+
+
+def _training_length(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Note which of ``--max-steps``/``--epochs`` came last: click calls these callbacks in
+    command-line order, and the later one sets the training length."""
+    if value is not None:
+        ctx.meta["train.length"] = param.name
+    return value
 
 
 @click.command(name="train", epilog=_EPILOG)
@@ -37,7 +46,7 @@ Several processes: accelerate launch [--config_file configs/accelerate/...] -m p
 @click.option("--preset", help="Start from a preset's config file (sandbox-small: configs/sandbox-small.toml).")
 @click.option("--model", "model_path", help="Hub id or directory to fine-tune (default: a from-scratch model).")
 @click.option("--size", help="Shape of a from-scratch model (tiny, small, 100m).")
-@click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-whole-proof).")
+@click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-prover-v1.5, ...).")
 @click.option("--task", help="Training task (tactic).")
 @click.option("--data", "source", help="sandbox:<split> (the dataset syntax of bench), a LeanDojo .json or a whole-proof .jsonl file.")
 @click.option("--eval-data", help="Held-out data (same syntax) evaluated every --eval-steps; turns evaluation on.")
@@ -49,10 +58,12 @@ Several processes: accelerate launch [--config_file configs/accelerate/...] -m p
 @click.option("--schedule", help="Learning-rate schedule (transformers' lr_scheduler_type: cosine, linear, constant_with_warmup, ...).")
 @click.option("--batch-size", type=int, help="Units per process per micro-step (pairs, or proofs for dco-proof).")
 @click.option("--grad-accum", type=int, help="Micro-steps per optimizer step (gradient accumulation).")
-@click.option("--max-steps", type=int, help="Optimizer steps; > 0 wins over --epochs.")
-@click.option("--epochs", type=float, help="Passes over the training units (used when --max-steps is -1).")
+@click.option("--max-steps", type=int, callback=_training_length,
+              help="Optimizer steps to train for (of --max-steps and --epochs, the later one given wins; -1: epochs).")
+@click.option("--epochs", type=float, callback=_training_length,
+              help="Passes over the training units; replaces a preset's or config's max_steps (and an earlier --max-steps).")
 @click.option("--seed", type=int)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="auto (CUDA when available), cpu or cuda.")
+@click.option("--device", help="auto (CUDA when available), cpu or cuda.")
 @click.option("--threads", type=int, help="CPU threads for torch per process (default: torch's choice).")
 @click.option("--bf16/--no-bf16", default=None, help="bfloat16 mixed precision (CUDA with bf16 support, or CPU).")
 @click.option("--fp16/--no-fp16", default=None, help="float16 mixed precision (CUDA only).")
@@ -70,12 +81,16 @@ Several processes: accelerate launch [--config_file configs/accelerate/...] -m p
 @user_errors
 def command(config_file: str | None, preset: str | None, resume: str | None, progress: bool,
             assignments: tuple[str, ...], **flags: object) -> None:
-    """Train a tactic model; flags override CONFIG_FILE, which overrides --preset."""
+    """Train a tactic model; flags override CONFIG_FILE, which overrides --preset. Training
+    length: of --max-steps and --epochs the later one given wins; given neither, max_steps
+    > 0 wins over num_train_epochs as in transformers."""
     from prover.config import override
     from prover.training import load_train_config, train
 
     config = load_train_config(config_file, preset=preset)
     config = override(config, [(key, flags[flag]) for flag, key in TRAIN_FLAGS.items()])
+    if click.get_current_context().meta.get("train.length") == "epochs":
+        config = override(config, [("max_steps", -1)])  # transformers' "no step limit: train the epochs"
     config = override(config, [parse_assignment(a, "--set") for a in assignments])
     started = time.perf_counter()
     result = train(config, resume_from_checkpoint=resume, progress=progress)

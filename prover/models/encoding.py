@@ -13,9 +13,17 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from prover.models.formats import PromptFormat
+from prover.models.formats import Conversation, PromptFormat
 
-__all__ = ["EncodedPair", "encode_prompt", "encode_target", "collate_pairs", "target_logprobs", "score_pairs"]
+__all__ = [
+    "EncodedPair",
+    "encode_prompt",
+    "encode_conversation",
+    "encode_target",
+    "collate_pairs",
+    "target_logprobs",
+    "score_pairs",
+]
 
 
 @dataclass(frozen=True)
@@ -28,12 +36,29 @@ class EncodedPair:
 
 def encode_prompt(tokenizer: PreTrainedTokenizerBase, fmt: PromptFormat, prompt: str, *, max_tokens: int) -> list[int]:
     """Prompt ids as the model sees them: BOS-prefixed for causal models (when the tokenizer
-    has one) keeping the tail, with the tokenizer's own special tokens for encoders keeping the head."""
+    has one) keeping the tail, with the tokenizer's own special tokens for encoders keeping
+    the head. For a chat format ``prompt`` is the user message (after the format's system
+    message), put through the tokenizer's chat template."""
     if fmt.architecture == "seq2seq":
         return list(tokenizer(prompt, add_special_tokens=True).input_ids)[:max_tokens]
+    if fmt.chat:
+        system: Conversation = (("system", fmt.system),) if fmt.system else ()
+        return encode_conversation(tokenizer, (*system, ("user", prompt)), max_tokens=max_tokens)
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    ids = list(tokenizer(prompt, add_special_tokens=False).input_ids)
-    return bos + ids[len(ids) - max(max_tokens - len(bos), 0):]
+    return bos + _tail(list(tokenizer(prompt, add_special_tokens=False).input_ids), max_tokens - len(bos))
+
+
+def encode_conversation(tokenizer: PreTrainedTokenizerBase, conversation: Conversation, *, max_tokens: int) -> list[int]:
+    """Ids of a conversation through the tokenizer's chat template, opening the assistant's
+    turn (the template writes any BOS itself, as ``apply_chat_template(tokenize=True)``
+    does), keeping the last ``max_tokens``."""
+    messages = [{"role": role, "content": content} for role, content in conversation]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return _tail(list(tokenizer(text, add_special_tokens=False).input_ids), max_tokens)
+
+
+def _tail(ids: list[int], keep: int) -> list[int]:
+    return ids[len(ids) - max(keep, 0):]
 
 
 def encode_target(tokenizer: PreTrainedTokenizerBase, fmt: PromptFormat, target: str) -> list[int]:

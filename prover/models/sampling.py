@@ -31,15 +31,17 @@ def row_keys(seeds: list[int], samples: list[int]) -> torch.Tensor:
 
 
 class HashedGumbelSampler(LogitsProcessor):
-    """Logits processor turning greedy decoding into seeded per-row sampling at ``temperature``.
+    """Logits processor turning greedy decoding into seeded per-row sampling at
+    ``temperature`` from the nucleus holding ``top_p`` of the probability.
 
     ``start_len`` is the decoder length when generation starts, so the step counter is
     the number of tokens generated so far whatever the prompt padding.
     """
 
-    def __init__(self, keys: torch.Tensor, *, temperature: float, start_len: int):
+    def __init__(self, keys: torch.Tensor, *, temperature: float, start_len: int, top_p: float = 1.0):
         self.keys = keys
         self.temperature = temperature
+        self.top_p = top_p
         self.start_len = start_len
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
@@ -49,4 +51,16 @@ class HashedGumbelSampler(LogitsProcessor):
         bits = _mix(token_keys[None, :] ^ self.keys.to(scores.device)[:, None])
         uniform = (bits.to(torch.float64) + 0.5) / 2.0**32
         gumbel = -torch.log(-torch.log(uniform))
-        return (scores.to(torch.float64) / self.temperature + gumbel).to(scores.dtype)
+        scaled = scores.to(torch.float64) / self.temperature
+        if self.top_p < 1.0:
+            scaled = scaled.masked_fill(_outside_nucleus(scaled, self.top_p), float("-inf"))
+        return (scaled + gumbel).to(scores.dtype)
+
+
+def _outside_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Tokens outside the smallest most-probable set whose probability reaches ``top_p``
+    (the most probable token is always kept), as a mask like ``logits``."""
+    ordered, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(ordered, dim=-1)
+    before = probs.cumsum(dim=-1) - probs
+    return torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)

@@ -24,9 +24,10 @@ from typing import Literal
 
 import torch
 from transformers import TrainingArguments
+from transformers.integrations import get_available_reporting_integrations
 
 from prover.config import ConfigError, load_config
-from prover.models import SCRATCH_SIZES, get_format
+from prover.models import SCRATCH_SIZES, ModelLoadError, check_device, get_format
 from prover.training.losses import LossConfig, LossKind, Reduction
 from search.params import param, type_problem
 
@@ -93,7 +94,10 @@ class DCOConfig(TrainingArguments):
                 problem = type_problem(getattr(self, f.name), hints[f.name], f.metadata.get("min"))
                 if problem is not None:
                     raise ValueError(f"{f.name} {problem}, got {getattr(self, f.name)!r}")
-        self.loss  # LossConfig validates the loss fields
+        if not self.learning_rate >= 0:
+            raise ValueError(f"learning_rate must be >= 0, got {self.learning_rate!r}")
+        if self.per_device_train_batch_size < 1:
+            raise ValueError(f"per_device_train_batch_size must be >= 1, got {self.per_device_train_batch_size!r}")
         get_format(self.prompt_format)
         if self.model_name_or_path is None and self.model_size not in SCRATCH_SIZES:
             raise ValueError(f"model_size must be one of {', '.join(SCRATCH_SIZES)}, got {self.model_size!r}")
@@ -102,14 +106,22 @@ class DCOConfig(TrainingArguments):
             self.eval_strategy = "steps"  # held-out data means: evaluate it (every eval_steps, default logging_steps)
         if self.lora_r and importlib.util.find_spec("peft") is None:
             raise ValueError("lora_r > 0 needs peft: pip install 'lean-prover-agent[lora]'")
+        if self.load_in_4bit and not self.lora_r:
+            raise ValueError("load_in_4bit (QLoRA) trains adapters on a frozen 4-bit model: set lora_r > 0")
         if self.load_in_4bit and (importlib.util.find_spec("bitsandbytes") is None or not torch.cuda.is_available()):
             raise ValueError("load_in_4bit (QLoRA) needs a CUDA GPU and bitsandbytes: pip install 'lean-prover-agent[lora]' bitsandbytes")
         super().__post_init__()
+        missing = sorted(set(self.report_to) - set(get_available_reporting_integrations()))
+        if missing:
+            raise ValueError(f"report_to {', '.join(missing)}: not installed here (pip install {' '.join(missing)})")
 
     def _check_device(self) -> None:
         cuda = torch.cuda.is_available()
-        if self.device_type == "cuda" and not cuda:
-            raise ValueError("device_type cuda: no CUDA device is available here (torch.cuda.is_available() is false)")
+        if self.device_type == "cuda":
+            try:
+                check_device("cuda")  # the models' one device check, so train and prove say the same
+            except ModelLoadError as error:
+                raise ValueError(str(error)) from None
         if self.device_type != "auto":
             self.use_cpu = self.device_type == "cpu"
         elif not cuda and not torch.backends.mps.is_available():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Awaitable, Callable, ClassVar
 
@@ -9,9 +10,11 @@ from search.context import SearchContext
 from search.params import check_params, param
 from search.policies.base import child_scores
 from search.proposer import ProposerKind
-from search.value import ValueFn
 
 __all__ = ["Scorer", "beam_search", "Beam"]
+
+_MIN_VALUE = 1e-6
+"""Values are clipped here before the log, so a zero value demotes a state without removing it."""
 
 Scorer = Callable[[SearchContext, dict[str, float]], Awaitable[dict[str, float]]]
 """Maps the candidate states of a beam step (node -> cumulative log-probability) to
@@ -38,23 +41,27 @@ async def beam_search(ctx: SearchContext, *, width: int, k: int, max_depth: int,
 
 @dataclass(frozen=True)
 class Beam:
-    """Beam search, ``1 x (width * k) x depth``; states are ranked by ``value`` when given,
-    else by cumulative log-probability."""
+    """Beam search, ``1 x (width * k) x depth``; states are ranked by cumulative
+    log-probability plus ``value_weight`` times the log of their value when the search has a
+    value model (PRM-guided beam search, Snell et al. 2024)."""
 
     name: ClassVar[str] = "beam"
     proposer_kind: ClassVar[ProposerKind] = "tactic"
     width: int = param(8, "states kept per depth (W)", min=1)
     k: int = param(8, "tactics sampled per state", min=1)
     max_depth: int = param(32, "beam steps at most", min=1)
-    value: ValueFn | None = param(None, "value function ranking states (None: cumulative log-probability)", compare=False)
+    value_weight: float = param(1.0, "weight of log(value) added to the ranking when the search has a value model "
+                                     "(0: ignore it)", min=0)
 
     def __post_init__(self) -> None:
         check_params(self)
 
     async def _score(self, ctx: SearchContext, children: dict[str, float]) -> dict[str, float]:
-        if self.value is None:
+        if not ctx.has_value_model or self.value_weight == 0:
             return children
-        return {node: self.value(ctx.graph.state(node)) for node in children}
+        values = await ctx.values(list(children))
+        return {node: logprob + self.value_weight * math.log(max(value, _MIN_VALUE))
+                for (node, logprob), value in zip(children.items(), values)}
 
     async def run(self, ctx: SearchContext) -> None:
         await beam_search(ctx, width=self.width, k=self.k, max_depth=self.max_depth, score=self._score)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from search.context import SearchContext, Step
 from search.graph import OPEN, PROVED, ProofGraph
 from search.params import check_params, param
 from search.proposer import ProposerKind
-from search.value import ValueFn
 
 __all__ = ["MCTS"]
 
@@ -22,17 +21,19 @@ class MCTS:
     with ``k`` tactics, and back the reward up the path. Children on the current path are
     skipped, so cycles cannot trap a descent.
 
-    Reward: 1 when the proof closes; otherwise the best ``value`` of the new children, or,
-    without a value function, the RMaxTS intrinsic reward (DeepSeek-Prover-V1.5): 1 when
-    the expansion discovered a state never seen before, else 0.
+    Reward: 1 when the proof closes; otherwise, with ``reward="value"``, the best value of
+    the new children (the search's value model, or the goal heuristic without one), or with
+    ``"intrinsic"`` the RMaxTS intrinsic reward (DeepSeek-Prover-V1.5): 1 when the
+    expansion discovered a state never seen before, else 0. ``"auto"`` uses the value when
+    the search has a value model, else the intrinsic reward.
     """
 
     name: ClassVar[str] = "mcts"
     proposer_kind: ClassVar[ProposerKind] = "tactic"
     k: int = param(8, "tactics sampled per expansion", min=1)
     exploration: float = param(1.0, "the UCB1 constant c", min=0)
-    value: ValueFn | None = param(None, "value function rewarding new states (None: the RMaxTS intrinsic reward)",
-                                  compare=False)
+    reward: Literal["auto", "value", "intrinsic"] = param("auto", "leaf reward: the value of new states, the RMaxTS "
+                                                                   "intrinsic reward, or auto (value with a value model)")
     max_depth: int = param(64, "descents stop at this depth", min=1)
     stall_limit: int = param(100, "consecutive descents that expand nothing before the search gives up", min=1)
 
@@ -55,14 +56,13 @@ class MCTS:
 
         return max((c for c, _ in choices), key=ucb)
 
-    def _reward(self, ctx: SearchContext, steps: list[Step], states_before: int) -> float:
+    async def _reward(self, ctx: SearchContext, steps: list[Step], states_before: int) -> float:
         graph = ctx.graph
         if graph.root_status != OPEN:
             return 1.0 if graph.root_status == PROVED else 0.0
-        if self.value is None:
+        if self.reward == "intrinsic" or (self.reward == "auto" and not ctx.has_value_model):
             return 1.0 if graph.state_count > states_before else 0.0
-        values = [self.value(graph.state(s.child)) for s in steps if graph.is_expandable(s.child)]
-        return max(values, default=0.0)
+        return max(await ctx.values([s.child for s in steps if graph.is_expandable(s.child)]), default=0.0)
 
     async def run(self, ctx: SearchContext) -> None:
         graph = ctx.graph
@@ -79,7 +79,7 @@ class MCTS:
             if graph.is_expandable(path[-1]):
                 before = graph.state_count
                 [steps] = await ctx.expand([path[-1]], self.k)
-                reward = self._reward(ctx, steps, before)
+                reward = await self._reward(ctx, steps, before)
                 stalls = 0
             else:
                 reward = 0.0

@@ -64,8 +64,8 @@ def test_not_proved_exits_1_with_partial_state():
     (["prove", DEMO, "--model", "/no/such/model"], "/no/such/model"),
     (["prove", "theorem t (x : Nat) : x = x := by", "--env", "auto"], "prover setup"),
     (["prove", "--minif2f", "no_such_theorem", "--minif2f-path", "../shared/datasets/minif2f/minif2f_lean4.jsonl"], "unknown MiniF2F"),
-    (["bench", "--dataset", "nope", "--out", "/tmp/x"], "unknown dataset 'nope': use sandbox:train|valid|test"),
-    (["bench", "--dataset", "sandbox:dev", "--out", "/tmp/x"], "unknown sandbox split 'dev'"),
+    (["bench", "--dataset", "nope", "--out", "/nonexistent/prover-test-run"], "unknown dataset 'nope': use sandbox:train|valid|test"),
+    (["bench", "--dataset", "sandbox:dev", "--out", "/nonexistent/prover-test-run"], "unknown sandbox split 'dev'"),
     (["prove", DEMO, "--env", "leandojo"], "leandojo_repo"),
     (["policies", "dfs"], "unknown search policy 'dfs'"),
 ])
@@ -82,7 +82,7 @@ def test_policies_lists_every_parameter_from_the_definitions():
     result = invoke("policies")
     assert result.exit_code == 0
     for line in ("best-first (tactic proposer)", "  alpha: float = 0.0", "pass-n (proof proposer)",
-                 "  per_call: int = 8", "  value: callable | None = None"):
+                 "  per_call: int = 8", "  reward: auto|value|intrinsic = auto", "  value_weight: float = 1.0"):
         assert line in result.output
 
 
@@ -148,7 +148,8 @@ def test_bench_killed_with_sigkill_resumes_to_the_same_results(tmp_path):
     report = invoke("report", str(tmp_path / "ref"), str(killed_dir), "--out", str(tmp_path / "report"))
     assert report.exit_code == 0, report.output
     text = (tmp_path / "report" / "report.md").read_text()
-    assert "| ref | best-first | 2 |" in text and "| killed | best-first | 2 |" in text
+    assert "| ref | best-first | k=8, alpha=0.0, value_weight=1.0 |" in text and "| killed | best-first | k=8, alpha=0.0, value_weight=1.0 |" in text
+    assert "identical (a deterministic setting, temperature 0)" in text
     assert (tmp_path / "report" / "budget_curve.png").exists() and (tmp_path / "report" / "pass_at_k.png").exists()
 
 
@@ -208,3 +209,18 @@ def test_bench_setup_error_leaves_no_run_behind(tmp_path, monkeypatch):
         result = invoke("bench", "--dataset", str(dataset), "--out", str(tmp_path / "run"))
         assert result.exit_code == 2 and "prover setup" in result.output, result.output
         assert not (tmp_path / "run" / RESULTS_FILE).exists()
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["prove", DEMO], 0),
+    (["prove", "theorem hard (p q r s : Prop) : ((p → q) → (r → s)) → (p ∨ r) → (q ∨ s) ∨ p := by",
+      "--max-expansions", "1"], 1),
+    (["policies"], 0),
+])
+def test_a_closed_pipe_exits_as_if_the_output_had_been_read(argv, code):
+    # `prover prove ... | head -1`: the reader is gone before the command writes.
+    process = subprocess.Popen([*PROVER, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == code, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "Exception ignored" not in stderr

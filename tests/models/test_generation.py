@@ -1,4 +1,4 @@
-"""The transformers proposer: scores, deduplication, seeds and batch invariance."""
+"""The transformers proposer: scores, deduplication, seeds, batch invariance, top-p, stops."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from prover.models import (
     EncodedPair,
     GenerationSettings,
     TransformersProposer,
-    encode_prompt,
     get_format,
     merge_candidates,
     score_pairs,
@@ -40,20 +39,15 @@ def test_is_a_search_proposer(arch_model, tokenizer):
 
 @pytest.mark.parametrize("settings", [SAMPLING, BEAM], ids=["sampling", "beam"])
 def test_logprobs_match_teacher_forcing(arch_model, tokenizer, queries, settings):
-    """Each candidate's logprob is the model's own probability of its tokens (EOS included)."""
+    """Each completion's logprob is the model's own probability of its token ids (EOS included)."""
     proposer = _proposer(arch_model, tokenizer, settings)
-    fmt = proposer.format
-    compared = 0
-    for query, cands in zip(queries, proposer.propose(queries, 4)):
-        prompt = tuple(encode_prompt(tokenizer, fmt, fmt.render(query), max_tokens=2048))
-        for cand in cands:
-            ids = tokenizer(cand.text, add_special_tokens=False).input_ids
-            target = tuple(ids) + ((tokenizer.eos_token_id,) if cand.num_tokens == len(ids) + 1 else ())
-            ((logprob, count),) = score_pairs(proposer.model, fmt, [EncodedPair(prompt, target)], pad_id=tokenizer.pad_token_id)
-            assert count == cand.num_tokens
-            assert cand.logprob == pytest.approx(logprob, abs=1e-3)
-            compared += 1
-    assert compared >= len(queries)
+    completions = proposer.complete(queries, 4)
+    assert [len(c) for c in completions] == [4] * len(queries)
+    pairs = [EncodedPair(tuple(proposer.prompt_ids(q)), c.token_ids) for q, cs in zip(queries, completions) for c in cs]
+    scored = score_pairs(proposer.model, proposer.format, pairs, pad_id=tokenizer.pad_token_id)
+    flat = [c for cs in completions for c in cs]
+    assert [count for _, count in scored] == [len(c.token_ids) for c in flat]
+    assert [c.logprob for c in flat] == pytest.approx([lp for lp, _ in scored], abs=1e-3)
 
 
 @pytest.mark.parametrize("settings", [GREEDY, SAMPLING], ids=["greedy", "sampling"])
@@ -81,6 +75,31 @@ def test_sampling_returns_distinct_candidates_best_first(arch_model, tokenizer, 
         assert len({c.text for c in cands}) == len(cands)
         assert [c.logprob for c in cands] == sorted((c.logprob for c in cands), reverse=True)
         assert all(c.text and 0 < c.num_tokens <= 10 for c in cands)
+
+
+def test_tiny_top_p_samples_the_greedy_path(arch_model, tokenizer, queries):
+    """With a nucleus of one token, every sample is the greedy completion."""
+    nucleus = _proposer(arch_model, tokenizer, dataclasses.replace(SAMPLING, top_p=1e-6)).complete(queries, 3)
+    greedy = _proposer(arch_model, tokenizer, GREEDY).complete(queries, 3)
+    for samples, (best,) in zip(nucleus, greedy):
+        assert {c.token_ids for c in samples} == {best.token_ids}
+
+
+def test_stop_strings_cut_text_and_tokens(arch_model, tokenizer, queries):
+    """A text stop ends the completion at the token completing it; the text stops before it."""
+    proposer = _proposer(arch_model, tokenizer, GREEDY)
+    full = [c for (c,) in proposer.complete(queries, 1)]
+    stop = next(c.text[2] for c in full if len(c.text) > 3)
+    stopped = _proposer(arch_model, tokenizer, dataclasses.replace(GREEDY, stop=(stop,))).complete(queries, 1)
+    cut = 0
+    for whole, (part,) in zip(full, stopped):
+        assert stop not in part.text and whole.text.startswith(part.text)
+        if stop in whole.text:
+            cut += 1
+            assert part.text == whole.text[: whole.text.index(stop)]
+            assert part.token_ids == whole.token_ids[: len(part.token_ids)]
+            assert stop in tokenizer.decode(part.token_ids) and stop not in tokenizer.decode(part.token_ids[:-1])
+    assert cut >= 1
 
 
 def test_greedy_gives_one_candidate_and_k_zero_none(arch_model, tokenizer, queries):
@@ -119,3 +138,13 @@ def test_oversampling_keeps_the_k_most_likely_distinct_samples(arch_model, token
 def test_oversample_must_be_positive():
     with pytest.raises(ValueError, match="oversample"):
         GenerationSettings(oversample=0)
+
+
+def test_settings_take_format_defaults_and_overrides():
+    fmt = get_format("deepseek-prover-v1.5")
+    assert GenerationSettings.for_format(fmt) == GenerationSettings(max_new_tokens=2048, top_p=0.95)
+    assert GenerationSettings.for_format(fmt, top_p=None, max_new_tokens=64, stop=()) == GenerationSettings(
+        max_new_tokens=64, top_p=0.95, stop=()
+    )
+    with pytest.raises(ValueError, match="top_p"):
+        GenerationSettings(top_p=1.5)

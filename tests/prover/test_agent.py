@@ -104,7 +104,7 @@ def test_agent_run_writes_what_bench_writes_and_the_report_reads_runs(tmp_path):
                 for d in ("api", "saved", "cli")]
     assert stripped[0] == stripped[1] == stripped[2]
     manifests = [Run.load(tmp_path / d).manifest for d in ("api", "cli")]
-    assert manifests[0]["config"]["policy"] == manifests[1]["config"]["policy"] == {"name": "best-first", "params": {"k": 4, "alpha": 0.0}}
+    assert manifests[0]["config"]["policy"] == manifests[1]["config"]["policy"] == {"name": "best-first", "params": {"k": 4, "alpha": 0.0, "value_weight": 1.0}}
     assert manifests[0]["dataset"] == manifests[1]["dataset"]
     report = prover.render_report([run, Run.load(tmp_path / "cli")], tmp_path / "report")
     assert "| api | best-first |" in report and "| cli | best-first |" in report

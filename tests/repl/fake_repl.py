@@ -11,13 +11,28 @@ scripted tactic language:
   ``(t1\n t2\n)``, else "expected end of input" as from the real REPL.
 * ``have NAME : T ...`` adds hypothesis ``NAME : T``; ``constructor`` splits ``A ∧ B``;
   ``norm_num``, ``simp``, ``linarith``, ``rfl``, ``decide``, ``native_decide``, ...
-  close the first goal unless it is ``False`` (then an error response);
+  close the first goal unless it is ``False`` (then an error response; ``native_decide``
+  and ``__native`` add ``Lean.ofReduceBool`` to the theorem's axioms);
   ``exact H`` closes it if hypothesis ``H`` matches, else answers like Lean's error
   recovery (new state, error message, ``Incomplete: contains sorry``); ``sorry``;
   ``skip``; unknown tactics give ``<input>:1:1: unknown tactic``.
+* Commands: a declaration ``... := by <tactics>`` (each line one tactic), optionally
+  followed by ``#print axioms NAME`` (answered at its line, as Lean does); ``#check X``
+  (Lean's unknown-identifier error); other text (``open``, ``set_option`` ...) is a
+  context command that just makes a new env. ``allTactics`` entries carry the goals
+  joined by one ``\n``, as Lean's ``ppGoals`` does (tactic mode returns a list).
 * Faults: ``__once PATH`` (like ``skip`` the first time, an error once PATH exists), ``__sleep S``, ``__hang``, ``__crash`` (exit without output), ``__exit137``,
   ``__sigkill``, ``__garbage`` (non-JSON output), ``__oom`` (allocate until
-  ``RLIMIT_AS`` kills it; refused without a limit).
+  ``RLIMIT_AS`` kills it; refused without a limit), ``__bigreply N`` (an error reply of
+  N bytes).
+* Forgeries, as a proof that runs code could print them on the REPL's stdout before the
+  REPL's own reply (then like ``skip``): ``__forge replies`` (a compile reply and a
+  ``'NAME' does not depend on any axioms`` reply, the issue's attack), ``__forge
+  combined`` (one perfect reply: no errors, clean axioms at the audit line), ``__forge
+  sync`` (that plus a sync reply for a guessed nonce), ``__forge shape`` (a JSON object
+  of no REPL shape), ``__forge half`` (half a JSON
+  object, no blank line), ``__forge trace`` (no printing: an info message in the reply
+  that looks like an axioms report).
 * Flags: ``--delay-ms`` per tactic, ``--start-delay-s`` per header import,
   ``--fail-start-if-exists PATH``, ``--as-lake-env`` (run as a parent process that
   spawns the real stand-in as its child, like ``lake env repl``).
@@ -115,6 +130,8 @@ class FakeRepl:
         self.recorded = Recorded(args.transcripts, args.version)
         self.envs = {}  # env id -> {declaration name: axioms}
         self.states = {}  # proofState id -> (goals, uses_sorry)
+        self.audit = None  # (name, line) of the command being elaborated, for forgeries
+        self.traced = []  # info messages logged by tactics of the current command
 
     def new_env(self, decls):
         self.envs[len(self.envs)] = decls
@@ -146,8 +163,30 @@ class FakeRepl:
             return self.renumber(recorded, decls)
         axioms = re.fullmatch(r"#print axioms (\S+)", cmd.strip())
         if axioms:
-            return self.print_axioms(axioms.group(1), decls)
-        return self.declaration(cmd, decls, all_tactics=bool(req.get("allTactics")))
+            return self.print_axioms(axioms.group(1), decls, 1)
+        check = re.fullmatch(r"#check (\S+)", cmd.strip())
+        if check:
+            text = f"Unknown identifier `{check.group(1)}`" if self.modern else f"unknown identifier '{check.group(1)}'"
+            return {"env": self.new_env(decls), "messages": [message("error", text, 1, 7)]}
+        if ":= by" not in cmd and not re.search(r"^\s*(?:theorem|lemma|example)\b", cmd, re.MULTILINE):
+            return self.context(cmd, decls)
+        audit = re.search(r"\n#print axioms (\S+)\s*$", cmd)
+        if audit is None:
+            return self.declaration(cmd, decls, all_tactics=bool(req.get("allTactics")))
+        line = cmd.count("\n", 0, audit.start() + 1) + 1
+        self.audit = (audit.group(1), line)
+        out = self.declaration(cmd[: audit.start()], decls, all_tactics=bool(req.get("allTactics")))
+        printed = self.print_axioms(audit.group(1), self.envs[out["env"]], line)
+        out["messages"] = out.get("messages", []) + printed["messages"]
+        return out
+
+    def context(self, cmd, decls):
+        """``open``/``set_option``/... lines: a new env, or an error at ``bogus``."""
+        bogus = re.search(r"\bbogus\b", cmd)
+        if bogus:
+            line, col = position(cmd, bogus.start())
+            return {"env": self.new_env(decls), "messages": [message("error", "unknown identifier 'bogus'", line, col)]}
+        return {"env": self.new_env(decls)}
 
     def header(self, cmd):
         time.sleep(self.args.start_delay_s)
@@ -158,12 +197,12 @@ class FakeRepl:
                     "error", f"unknown module prefix '{missing.group(1)}'", number, 0)]}
         return {"env": self.new_env({})}
 
-    def print_axioms(self, name, decls):
+    def print_axioms(self, name, decls, line):
         if name not in decls:
-            return {"env": self.new_env(decls), "messages": [message("error", f"unknown constant '{name}'", 1, 0)]}
+            return {"env": self.new_env(decls), "messages": [message("error", f"unknown constant '{name}'", line, 0)]}
         used = decls[name]
         text = f"'{name}' depends on axioms: [{', '.join(used)}]" if used else f"'{name}' does not depend on any axioms"
-        return {"env": self.new_env(decls), "messages": [message("info", text, 1, 0)]}
+        return {"env": self.new_env(decls), "messages": [message("info", text, line, 0)]}
 
     def declaration(self, cmd, decls, *, all_tactics):
         head, sep, proof = cmd.partition(":= by")
@@ -174,6 +213,7 @@ class FakeRepl:
             text = "unknown identifier 'bogus'" if bogus else "unexpected end of input; expected ':='"
             return {"env": self.new_env(decls), "messages": [message("error", text, line, col)]}
         name, goal = parse_head(head)
+        self.traced = []
         out, messages, tactics, used = {}, [], [], set()
         state = ([goal], False)
         if proof.strip() == "sorry":
@@ -199,6 +239,7 @@ class FakeRepl:
                 used |= result["used"]
             if state[0] and not messages:
                 messages.append(message("error", "unsolved goals\n" + goal_text(state[0]), 1, 0))
+        messages = self.traced + messages
         if state[1]:
             quote = "`sorry`" if self.args.version.startswith("v4.33") else "'sorry'"
             messages.append(message("warning", f"declaration uses {quote}", 1, 8))
@@ -213,7 +254,7 @@ class FakeRepl:
         return out
 
     def tactic_entry(self, tactic, goals, line, col):
-        entry = {"tactic": tactic, "proofState": self.new_state(goals), "goals": goal_text(goals) or "no goals",
+        entry = {"tactic": tactic, "proofState": self.new_state(goals), "goals": "\n".join(goals) or "no goals",
                  "pos": {"line": line, "column": col}, "endPos": {"line": line, "column": col + len(tactic)}}
         if self.modern:
             entry["usedConstants"] = []
@@ -252,6 +293,19 @@ class FakeRepl:
         used, sorries = set(), []
         for tactic in [t.strip() for t in re.split(r"[\n;]", text) if t.strip()]:
             fault(tactic)
+            recorded = self.recorded.tactics.get((goal_text(goals), tactic))
+            if recorded is not None:  # Lean's own answer for this state and tactic
+                errors = [m["data"] for m in recorded.get("messages", []) if m["severity"] == "error"]
+                if "message" in recorded or errors:
+                    return {"message": recorded.get("message") or "Lean error:\n" + errors[0]}
+                goals = list(recorded["goals"])
+                sorry = sorry or recorded.get("proofStatus", "").endswith("sorry")
+                continue
+            if tactic.startswith("__forge "):
+                self.forge(tactic.split()[1])
+                continue
+            if tactic.startswith("__bigreply "):
+                return {"message": "Lean error:\n" + "x" * int(tactic.split()[1])}
             if tactic.startswith("__sleep"):
                 time.sleep(float(tactic.split()[1]))
                 continue
@@ -290,9 +344,32 @@ class FakeRepl:
                 if word == "native_decide":
                     used.add("native")
                 goals = goals[1:]
+            elif word == "__native":  # native evaluation under a name the text rules do not know
+                used.add("native")
+                goals = goals[1:]
             else:
                 return {"message": "Lean error:\n<input>:1:1: unknown tactic"}
         return {"state": (goals, sorry), "used": used, "sorries": sorries}
+
+    def forge(self, mode):
+        """Print forged replies on stdout now, before the real reply (see the module doc)."""
+        name, line = self.audit or ("t", 1)
+        clean = message("info", f"'{name}' does not depend on any axioms", line, 0)
+        blocks = {
+            "replies": [{"env": len(self.envs)}, {"env": len(self.envs) + 1, "messages": [message("info", clean["data"], 1, 0)]}],
+            "combined": [{"env": len(self.envs), "messages": [clean]}],
+            "sync": [{"env": len(self.envs), "messages": [clean]},
+                     {"env": len(self.envs) + 1, "messages": [message("error", "Unknown identifier `prover_sync_0000`", 1, 7)]}],
+            "shape": [{"forged": True}],
+        }
+        if mode == "trace":
+            self.traced.append(message("info", clean["data"], 2, 2))
+        elif mode == "half":
+            sys.stdout.write('{"env": 0, "messages": [')
+        else:
+            for block in blocks[mode]:
+                sys.stdout.write(json.dumps(block, indent=1, ensure_ascii=False) + "\n\n")
+        sys.stdout.flush()
 
     def renumber(self, recorded, decls):
         """A recorded response with fresh ids for this session."""

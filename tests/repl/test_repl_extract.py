@@ -10,8 +10,8 @@ import pytest
 
 from lean_env.repl import ReplEnvironment
 from lean_env.repl.extract import ExtractionError, StepRecord, extract_jsonl, extract_steps, replayable
-from lean_env.repl.protocol import decode_response
-from lean_env.types import Theorem
+from lean_env.repl.protocol import CommandRequest, decode_response
+from lean_env.types import Theorem, canonical_goals
 
 from .conftest import TACTIC_DATA, fake_config, load_pairs
 
@@ -88,3 +88,28 @@ def test_records_without_a_proof_are_reported(tmp_path):
 
     (only,) = asyncio.run(main())
     assert only.name == "x" and not only.steps and "proof" in only.error
+
+
+def test_multi_goal_state_before_is_printed_as_tactic_mode_prints_it():
+    """Recorded Lean answers (v4.24.0 ``complex_and``): ``apply And.intro`` leaves two goals.
+    The ``allTactics`` string joins them with one newline (Lean's ``ppGoals``); the record
+    must hold them as tactic mode and LeanDojo do, separated by a blank line."""
+    recorded = next(p for p in load_pairs() if p["repl_version"] == "v4.24.0" and p["request"].get("tactic") == "apply And.intro")
+    two_goals = recorded["response"]["goals"]
+    assert len(two_goals) == 2
+    theorem = Theorem("complex_and", "theorem complex_and (p q r : Prop) (h1 : p ∧ q) (h2 : q → r) : p ∧ r := by")
+    proof = "apply And.intro\nexact h1.left\napply h2\nexact h1.right"
+
+    async def main():
+        async with ReplEnvironment(fake_config()) as env:
+            async with env.session(theorem) as worker:
+                text = theorem.with_proof(proof)
+                raw = await worker.request(CommandRequest(text, env=worker.header_env, all_tactics=True), 5)
+            return raw, await extract_steps(env, theorem, proof)
+
+    raw, steps = asyncio.run(main())
+    assert raw.tactics[1].goals == "\n".join(two_goals)  # what the REPL hands out
+    assert [s.tactic for s in steps] == proof.split("\n")
+    assert steps[1].state_before == canonical_goals(tuple(two_goals)) == "\n\n".join(two_goals)
+    assert steps[0].state_after == steps[1].state_before
+    assert steps[-1].state_after == "no goals"

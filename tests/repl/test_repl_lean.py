@@ -105,11 +105,24 @@ def test_native_decide_is_rejected(env, loop):
     loop.run_until_complete(main())
 
 
-def test_axiom_audit_catches_native_decide_when_hygiene_allows_it(loop):
+def test_allowing_native_decide_allows_its_axioms_too(loop):
     async def main():
         async with ReplEnvironment(_config(allow_native_decide=True)) as permissive:
             verdict = await permissive.verify(DECIDABLE, "native_decide")
-            assert not verdict.ok and "Lean.ofReduceBool" in verdict.axioms
+            assert verdict.ok and "Lean.ofReduceBool" in verdict.axioms
+
+    loop.run_until_complete(main())
+
+
+def test_sorry_in_a_helper_of_the_header_shows_in_the_audit(env, loop):
+    """The header is elaborated as its own command on the imports; a theorem that leans on
+    a sorry'd helper is refused by the axiom audit of the combined verify command."""
+    helper = Theorem("uses_helper", "theorem uses_helper : (2 : ℕ) + 2 = 4 := by",
+                     header=HEADER + "\ntheorem helper : (2 : ℕ) + 2 = 4 := by sorry\n")
+
+    async def main():
+        verdict = await env.verify(helper, "exact helper")
+        assert not verdict.ok and verdict.failure == "axioms" and "sorryAx" in verdict.reason
 
     loop.run_until_complete(main())
 

@@ -23,11 +23,15 @@ TABLE = {
 }
 """goal -> [(tactic, logprob, next goal | "qed" | None for an error)], best first."""
 
+CRITIC = {"root": 0.5, "A": 0.01, "A2": 0.01, "B": 0.9}
+"""goal -> value: a critic that knows ``A`` leads nowhere."""
+
 
 class TinyContext:
     """A ``SearchContext`` answering from ``TABLE``; records which goals were expanded."""
 
-    def __init__(self, budget: Budget = Budget()):
+    def __init__(self, budget: Budget = Budget(), critic: dict[str, float] | None = None):
+        self.critic = critic
         self.theorem = scripted_theorem()
         self.budget = budget
         self.graph = ProofGraph(("root",))
@@ -40,6 +44,13 @@ class TinyContext:
 
     def spent(self) -> Spent:
         return Spent(expansions=len(self.expanded))
+
+    @property
+    def has_value_model(self) -> bool:
+        return self.critic is not None
+
+    async def values(self, nodes):
+        return [(self.critic or {}).get(self.graph.node(n).goals[0], 0.0) if n != "qed" else 1.0 for n in nodes]
 
     async def sample(self, nodes, k):
         raise NotImplementedError  # tactic policies only expand
@@ -72,7 +83,18 @@ def test_best_first_expands_by_cumulative_logprob_until_the_proof():
     assert ctx.graph.root_status == "proved" and ctx.graph.proof_text() == "b\nfinish"
 
 
-@pytest.mark.parametrize("policy", [Beam(width=1, k=3), Beam(width=2, k=3), MCTS(k=3), Rollouts(n=4), Lookahead(width=2, k=3)])
+def test_a_critic_steers_best_first_and_beam_away_from_the_dead_end():
+    for policy in (BestFirst(k=3), Beam(width=1, k=3)):
+        ctx = TinyContext(critic=CRITIC)
+        asyncio.run(policy.run(ctx))
+        assert ctx.expanded == ["root", "B"] and ctx.graph.root_status == "proved", policy
+    ignoring = TinyContext(critic=CRITIC)
+    asyncio.run(BestFirst(k=3, value_weight=0).run(ignoring))
+    assert ignoring.expanded == ["root", "A", "A2", "B"]
+
+
+@pytest.mark.parametrize("policy", [Beam(width=1, k=3), Beam(width=2, k=3), MCTS(k=3), MCTS(k=3, reward="value"),
+                                    Rollouts(n=4), Lookahead(width=2, k=3)])
 def test_every_tactic_policy_runs_against_the_protocol_alone(policy):
     ctx = TinyContext()
     asyncio.run(policy.run(ctx))

@@ -10,7 +10,21 @@ import pytest
 
 from propsandbox import Difficulty, SandboxEnvironment, generate_theorems
 from lean_env.types import NewState, ProofState, Theorem
-from search import MCTS, Beam, BestFirst, Budget, Candidate, Query, plan_jobs, Lookahead, Scheduler, goal_heuristic, resolve_policy, run_search
+from search import (
+    MCTS,
+    Beam,
+    BestFirst,
+    Budget,
+    Candidate,
+    GoalHeuristic,
+    Lookahead,
+    Query,
+    Scheduler,
+    goal_heuristic,
+    plan_jobs,
+    resolve_policy,
+    run_search,
+)
 from search.testing import TableProposer, structure
 
 
@@ -21,9 +35,9 @@ class OracleProposer:
     drawn from every reference tactic of the set. With ``kind="proof"`` it
     samples the reference proof (probability ``hit``) or a copy missing one line."""
 
-    def __init__(self, theorems, *, hit: float = 1.0, demote: float = 0.5, kind: str = "tactic"):
+    def __init__(self, theorems, *, hit: float = 1.0, demote: float = 0.5, kind: str = "tactic", name: str = ""):
         env = SandboxEnvironment()
-        self.name = f"oracle-{kind}"
+        self.name = name or f"oracle-{kind}"
         self.kind = kind
         self.hit = hit
         self.demote = demote
@@ -39,9 +53,9 @@ class OracleProposer:
                     break
                 state = result.state
 
-    def value(self, state: ProofState) -> float:
+    def evaluate(self, states: Sequence[ProofState]) -> list[float]:
         """A value-model stand-in: states on a reference path score above all others."""
-        return 1.0 if state.key in self.next else 0.5 * goal_heuristic(state)
+        return [1.0 if state.key in self.next else 0.5 * goal_heuristic(state) for state in states]
 
     def _tactics(self, rng: random.Random, query: Query, k: int) -> list[str]:
         reference = self.next.get(query.state.key)
@@ -74,20 +88,23 @@ class OracleProposer:
 
 GENERATED = [g for g in generate_theorems(40, seed=11, difficulty=Difficulty(3, 3, 3)) if len(g.proof) <= 8][:8]
 THEOREMS = [g.theorem for g in GENERATED]
-ORACLE_VALUE = OracleProposer(GENERATED).value
+ORACLE_VALUE = OracleProposer(GENERATED, name="oracle-value")
 BUDGET = Budget(max_expansions=300, max_env_calls=3000)
 POLICIES = {
-    "pass-n": resolve_policy("pass-n", dict(n=16, per_call=4)),
-    "rollouts": resolve_policy("rollouts", dict(n=48, max_depth=12, concurrent=4)),
-    "best-first": resolve_policy("best-first", dict(k=8)),
-    "best-first-normalised": resolve_policy("best-first", dict(k=8, alpha=0.5)),
-    "beam": resolve_policy("beam", dict(width=4, k=8, max_depth=12)),
-    "beam-heuristic": Beam(width=6, k=8, max_depth=12, value=goal_heuristic),
-    "mcts": resolve_policy("mcts", dict(k=8)),
-    "mcts-value": MCTS(k=8, value=ORACLE_VALUE),
-    "lookahead": Lookahead(width=2, k=6, lookahead=2, max_depth=12, value=ORACLE_VALUE),
-    "lookahead-heuristic": resolve_policy("lookahead", dict(width=3, k=6, lookahead=2, max_depth=12)),
+    "pass-n": (resolve_policy("pass-n", dict(n=16, per_call=4)), None),
+    "rollouts": (resolve_policy("rollouts", dict(n=48, max_depth=12, concurrent=4)), None),
+    "best-first": (resolve_policy("best-first", dict(k=8)), None),
+    "best-first-normalised": (resolve_policy("best-first", dict(k=8, alpha=0.5)), None),
+    "best-first-value": (BestFirst(k=8), ORACLE_VALUE),
+    "beam": (resolve_policy("beam", dict(width=4, k=8, max_depth=12)), None),
+    "beam-heuristic": (Beam(width=6, k=8, max_depth=12, value_weight=20.0), GoalHeuristic()),
+    "beam-value": (Beam(width=4, k=8, max_depth=12), ORACLE_VALUE),
+    "mcts": (resolve_policy("mcts", dict(k=8)), None),
+    "mcts-value": (MCTS(k=8), ORACLE_VALUE),
+    "lookahead": (Lookahead(width=2, k=6, lookahead=2, max_depth=12), ORACLE_VALUE),
+    "lookahead-heuristic": (resolve_policy("lookahead", dict(width=3, k=6, lookahead=2, max_depth=12)), None),
 }
+"""label -> (policy, the search's value model or None)."""
 
 
 def proposer_for(policy) -> OracleProposer:
@@ -99,8 +116,9 @@ def proposer_for(policy) -> OracleProposer:
     return OracleProposer(GENERATED, demote=0.15 if policy.name in ("rollouts", "lookahead") else 0.5)
 
 
-def run_all(policy, seed=0):
-    scheduler = Scheduler(env=SandboxEnvironment(), proposer=proposer_for(policy), policy=policy, budget=BUDGET)
+def run_all(label, seed=0):
+    policy, value = POLICIES[label]
+    scheduler = Scheduler(env=SandboxEnvironment(), proposer=proposer_for(policy), policy=policy, budget=BUDGET, value=value)
     return asyncio.run(scheduler.run(plan_jobs(THEOREMS, seed=seed)))
 
 
@@ -110,8 +128,7 @@ def test_the_generated_set_is_non_trivial():
 
 @pytest.mark.parametrize("label", sorted(POLICIES))
 def test_policy_proves_generated_theorems_and_every_proof_verifies(label):
-    policy = POLICIES[label]
-    results = run_all(policy)
+    results = run_all(label)
     checker = SandboxEnvironment()
     assert [r.status for r in results] == ["proved"] * len(THEOREMS), [(r.theorem, r.status, r.error) for r in results]
     for theorem, result in zip(THEOREMS, results):
@@ -120,15 +137,14 @@ def test_policy_proves_generated_theorems_and_every_proof_verifies(label):
         assert result.spent.within(BUDGET) and not result.findings
 
 
-@pytest.mark.parametrize("label", ["rollouts", "best-first", "mcts", "lookahead", "pass-n"])
+@pytest.mark.parametrize("label", ["rollouts", "best-first", "mcts", "lookahead", "pass-n", "best-first-value"])
 def test_sandbox_search_is_deterministic_alone_and_in_the_scheduler(label):
-    policy = POLICIES[label]
-    together = run_all(policy, seed=3)
-    again = run_all(policy, seed=3)
+    policy, value = POLICIES[label]
+    together = run_all(label, seed=3)
+    again = run_all(label, seed=3)
     target = THEOREMS[5]
-    alone = asyncio.run(
-        run_search(target, env=SandboxEnvironment(), proposer=proposer_for(policy), policy=policy, budget=BUDGET, seed=3)
-    )
+    alone = asyncio.run(run_search(target, env=SandboxEnvironment(), proposer=proposer_for(policy), policy=policy,
+                                   budget=BUDGET, seed=3, value=value))
     for first, second in zip(together, again):
         assert structure(first.graph) == structure(second.graph)
         assert (first.status, first.proof, first.spent.env_calls) == (second.status, second.proof, second.spent.env_calls)

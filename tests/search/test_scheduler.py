@@ -105,3 +105,29 @@ def test_wall_clock_budget_inside_the_scheduler():
     )
     results = asyncio.run(asyncio.wait_for(scheduler.run(plan_jobs(THEOREMS)), 5))
     assert {r.status for r in results} == {"budget"}
+
+
+class CountingValue:
+    """A value model recording each call's batch size (all states look equally good)."""
+
+    name = "counting"
+
+    def __init__(self):
+        self.sizes = []
+
+    def evaluate(self, states):
+        self.sizes.append(len(states))
+        return [0.5] * len(states)
+
+
+def test_value_model_calls_of_concurrent_searches_share_batches_and_are_counted():
+    value = CountingValue()
+    scheduler = Scheduler(env=ScriptedEnv(WORLD), proposer=RandomProposer(VOCAB), policy=POLICY, value=value,
+                          config=SchedulerConfig(max_batch=64, max_wait_ms=50))
+    results = asyncio.run(scheduler.run(plan_jobs(THEOREMS)))
+    assert all(r.status == "proved" for r in results)
+    assert max(value.sizes) > len(VOCAB)  # states of several searches went in one call
+    assert sum(value.sizes) == sum(r.spent.evaluations for r in results) > 0
+    alone = asyncio.run(run_search(THEOREMS[0], env=ScriptedEnv(WORLD), proposer=RandomProposer(VOCAB), policy=POLICY,
+                                   value=CountingValue()))
+    assert (alone.status, alone.proof) == (results[0].status, results[0].proof)

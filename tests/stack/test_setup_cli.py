@@ -67,3 +67,14 @@ def test_corrupt_config_is_one_line(isolated_env: Path, fake_project: LeanProjec
     (isolated_env / "config.toml").write_text("= broken\n")
     result = invoke("--lean-project", str(fake_project.root))
     assert result.exit_code == 1 and "not valid TOML" in result.output and "Traceback" not in result.output
+
+
+def test_lean_project_on_another_toolchain_than_the_repl_is_exit_2(fake_project: LeanProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repl = tmp_path / "repl-src"
+    (repl / ".lake" / "build" / "bin").mkdir(parents=True)
+    (repl / ".lake" / "build" / "bin" / "repl").write_text("")
+    (repl / "lean-toolchain").write_text("leanprover/lean4:v4.9.0\n")
+    monkeypatch.setenv("PROVER_REPL_BIN", str(repl / ".lake" / "build" / "bin" / "repl"))
+    result = invoke("--lean-project", str(fake_project.root))
+    assert result.exit_code == 2
+    assert "v4.24.0" in result.output and "v4.9.0" in result.output and len(result.output.strip().splitlines()) == 1

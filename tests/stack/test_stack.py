@@ -92,3 +92,29 @@ def test_corrupt_config_is_reported_not_ignored(isolated_env: Path) -> None:
     (isolated_env / "config.toml").write_text("lean_project = [unclosed\n")
     with pytest.raises(BackendUnavailable, match="not valid TOML"):
         find_lean_project()
+
+
+def _lake_built_repl(tmp_path: Path, toolchain: str) -> Path:
+    """A REPL checkout with its lean-toolchain and a built binary in Lake's layout."""
+    repl = tmp_path / "repl-src"
+    binary = repl / ".lake" / "build" / "bin" / "repl"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("")
+    (repl / "lean-toolchain").write_text(toolchain + "\n")
+    return binary
+
+
+def test_a_repl_built_for_another_toolchain_is_one_error_naming_both(fake_project: LeanProject, tmp_path: Path) -> None:
+    project = LeanProject(root=fake_project.root, repl_binary=_lake_built_repl(tmp_path, "leanprover/lean4:v4.9.0"))
+    assert (project.toolchain, project.repl_toolchain) == ("leanprover/lean4:v4.24.0", "leanprover/lean4:v4.9.0")
+    with pytest.raises(BackendUnavailable) as info:
+        project.validate()
+    message = str(info.value)
+    assert "leanprover/lean4:v4.24.0" in message and "leanprover/lean4:v4.9.0" in message
+    assert "--branch v4.24.0" in message and "\n" not in message
+
+
+def test_a_matching_or_unknown_repl_toolchain_passes(fake_project: LeanProject, tmp_path: Path) -> None:
+    LeanProject(root=fake_project.root, repl_binary=_lake_built_repl(tmp_path, "leanprover/lean4:v4.24.0")).validate()
+    fake_project.validate()  # a binary outside a Lake layout: its toolchain is unknown, nothing to compare
+    assert fake_project.repl_toolchain is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -87,7 +88,7 @@ def test_help_names_the_config_reference_and_the_length_rule():
     result = CliRunner().invoke(cli, ["train", "--help"])
     assert result.exit_code == 0
     assert "configs/README.md" in result.output and "TrainingArguments" in result.output
-    assert "--max-steps > 0 wins" in result.output and "--eval-data" in result.output and "--grad-accum" in result.output
+    assert "the later one given wins" in result.output and "--eval-data" in result.output and "--grad-accum" in result.output
 
 
 def test_user_mistakes_are_one_line_errors(tmp_path, setup):
@@ -107,10 +108,29 @@ def test_user_mistakes_are_one_line_errors(tmp_path, setup):
         ([str(config), "--data", str(data), "-o", "/proc/x/m"], "cannot write to output directory /proc/x/m"),
     ]
     if not torch.cuda.is_available():
-        cases.append(([str(config), "--data", str(data), "--device", "cuda"], "no CUDA device is available"))
+        cases.append(([str(config), "--data", str(data), "--device", "cuda"], "CUDA is not available on this machine"))
+    if importlib.util.find_spec("wandb") is None:
+        cases.append(([str(config), "--data", str(data), "--report-to", "wandb"], "report_to wandb: not installed here"))
     for args, message in cases:
         output = ["-o", str(tmp_path / "x")] if "-o" not in args else []
         result = runner.invoke(cli, ["train", *args, *output, "--no-progress"])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output, (args, result.output)
         assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+@pytest.mark.parametrize("length, steps", [
+    (["--epochs", "1"], "epoch"),                      # the preset's max_steps no longer hides --epochs
+    (["--max-steps", "2", "--epochs", "1"], "epoch"),  # the later one given wins
+    (["--epochs", "1", "--max-steps", "2"], 2),
+])
+def test_train_length_is_set_by_the_later_of_epochs_and_max_steps(length, steps, tmp_path, leandojo_records):
+    data = tmp_path / "train.json"
+    data.write_text(json.dumps(leandojo_records), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["train", "--preset", "sandbox-small", "--size", "tiny", "--format", "sandbox",
+                                      "--data", str(data), "--batch-size", "4", *length, "-o", str(tmp_path / "m"),
+                                      "--threads", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    done, total = result.output.split("trained ")[1].split(" steps")[0].split("/")
+    units = int(result.output.split("steps (")[1].split(" units")[0])
+    assert int(done) == int(total) == (-(-units // 4) if steps == "epoch" else steps), result.output
