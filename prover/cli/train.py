@@ -84,16 +84,24 @@ def command(config_file: str | None, preset: str | None, resume: str | None, pro
     """Train a tactic model; flags override CONFIG_FILE, which overrides --preset. Training
     length: of --max-steps and --epochs the later one given wins; given neither, max_steps
     > 0 wins over num_train_epochs as in transformers."""
+    from accelerate import PartialState
+
     from prover.config import override
     from prover.training import load_train_config, train
+    from prover.training.config import without_schedule_kwargs
 
     config = load_train_config(config_file, preset=preset)
+    if flags["schedule"] is not None:
+        config = without_schedule_kwargs(config)
     config = override(config, [(key, flags[flag]) for flag, key in TRAIN_FLAGS.items()])
     if click.get_current_context().meta.get("train.length") == "epochs":
         config = override(config, [("max_steps", -1)])  # transformers' "no step limit: train the epochs"
     config = override(config, [parse_assignment(a, "--set") for a in assignments])
     started = time.perf_counter()
     result = train(config, resume_from_checkpoint=resume, progress=progress)
+    # Under `accelerate launch`: leave the process group before exiting, or gloo's threads
+    # can still be running at interpreter exit ("terminate called without an active exception").
+    PartialState().destroy_process_group()
     if config.process_index != 0:
         return
     seconds = time.perf_counter() - started
@@ -102,6 +110,6 @@ def command(config_file: str | None, preset: str | None, resume: str | None, pro
     click.echo(
         f"trained {result.global_step}/{result.max_steps} steps "
         f"({result.units} units, loss {config.loss_type}, {config.world_size} process(es)) in {seconds:.1f}s; "
-        f"final loss {losses[-1] if losses else float('nan'):.4f}; {result.parameters / 1e6:.2f}M parameters "
+        f"final loss {losses[-1] if losses else result.metrics.get('train_loss', float('nan')):.4f}; {result.parameters / 1e6:.2f}M parameters "
         f"({result.trainable_parameters / 1e6:.2f}M trained), {size_mb:.1f} MB -> {result.output_dir}"
     )

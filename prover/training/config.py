@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.util
+import inspect
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +26,14 @@ from typing import Literal
 import torch
 from transformers import TrainingArguments
 from transformers.integrations import get_available_reporting_integrations
+from transformers.optimization import TYPE_TO_SCHEDULER_FUNCTION
 
-from prover.config import ConfigError, load_config
+from prover.config import ConfigError, load_config, read_config_mapping
 from prover.models import SCRATCH_SIZES, ModelLoadError, check_device, get_format
 from prover.training.losses import LossConfig, LossKind, Reduction
 from search.params import param, type_problem
 
-__all__ = ["DCOConfig", "DCO_FIELDS", "Device", "PRESETS", "CONFIGS_DIR", "load_train_config", "preset_path"]
+__all__ = ["DCOConfig", "DCO_FIELDS", "Device", "PRESETS", "CONFIGS_DIR", "load_train_config", "preset_path", "without_schedule_kwargs"]
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -114,6 +116,21 @@ class DCOConfig(TrainingArguments):
         missing = sorted(set(self.report_to) - set(get_available_reporting_integrations()))
         if missing:
             raise ValueError(f"report_to {', '.join(missing)}: not installed here (pip install {' '.join(missing)})")
+        self._check_scheduler_kwargs()
+
+    def _check_scheduler_kwargs(self) -> None:
+        """Refuse ``lr_scheduler_kwargs`` the schedule does not take, which transformers would
+        only find at step 0 (e.g. the preset's ``min_lr_rate`` under ``--schedule linear``)."""
+        if not isinstance(self.lr_scheduler_kwargs, dict):
+            return
+        schedule = TYPE_TO_SCHEDULER_FUNCTION[self.lr_scheduler_type]
+        accepted = inspect.signature(schedule).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+            return
+        unknown = sorted(set(self.lr_scheduler_kwargs) - set(accepted))
+        if unknown:
+            raise ValueError(f"lr_scheduler_kwargs {', '.join(unknown)}: not taken by the "
+                             f"{self.lr_scheduler_type.value} schedule (set lr_scheduler_kwargs for it too)")
 
     def _check_device(self) -> None:
         cuda = torch.cuda.is_available()
@@ -161,4 +178,19 @@ def load_train_config(path: str | Path | None = None, *, preset: str | None = No
     """A ``DCOConfig`` from ``path`` (TOML/YAML) over ``preset``'s file over the defaults,
     with the one config loader (``prover.config.load_config``)."""
     base = load_config(preset_path(preset), base=DCOConfig()) if preset else DCOConfig()
+    if path is not None and _sets_schedule_alone(Path(path)):
+        base = without_schedule_kwargs(base)
     return load_config(path, base=base)
+
+
+def without_schedule_kwargs(config: DCOConfig) -> DCOConfig:
+    """``config`` without ``lr_scheduler_kwargs``: they belong to its schedule, so a layer
+    (a file over a preset, ``--schedule``) that names another schedule starts without them."""
+    return dataclasses.replace(config, lr_scheduler_kwargs={})
+
+
+def _sets_schedule_alone(path: Path) -> bool:
+    if not path.is_file():
+        return False  # load_config says what is wrong with it
+    data = read_config_mapping(path)
+    return "lr_scheduler_type" in data and "lr_scheduler_kwargs" not in data

@@ -90,7 +90,7 @@ def _load_pretrained(config: DCOConfig, architecture: str) -> tuple[PreTrainedMo
         hf_logging.disable_progress_bar()
         model = auto.from_pretrained(spec, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(spec)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a directory without a model's config.json
         raise ModelNotFound(f"{spec}: cannot load a model to train ({str(exc).splitlines()[0]})") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token

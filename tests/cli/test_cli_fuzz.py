@@ -229,14 +229,14 @@ def _report(files):
 def _train(files):
     table = {
         "--preset": choices("sandbox-small"),
-        "--model": st.sampled_from([str(files["missing"]), str(files["bytes"])]),  # a directory: issue 13 (below)
+        "--model": st.sampled_from([str(files[n]) for n in ("missing", "bytes", "directory")]),  # never a model
         "--size": choices("tiny", "small"),  # 100m: minutes per example on CPU
         "--format": choices("sandbox", "reprover", "bfs-prover"),
         "--data": st.one_of(st.sampled_from(["sandbox:valid", "sandbox:nope"]), paths(files, "dataset", "bytes", "missing")),
         "--loss": choices("ce", "dco-step", "dco-proof"), "--n": floats(-1, 64), "--threshold": floats(-1, 1),
-        "--lr": st.floats(1e-5, 1).map(str),  # zero, negative or junk --lr: issue 13 (trainer validation)
+        "--lr": floats(-1, 1),
         "--warmup-steps": ints(-1, 3), "--schedule": choices("cosine", "linear", "constant"),
-        "--batch-size": st.integers(1, 4).map(str),  # zero, negative or junk --batch-size: issue 13 (trainer)
+        "--batch-size": ints(-1, 4),
         "--epochs": floats(-1, 0.01), "--seed": ints(-1, 3),
         "--device": DEVICES,
         "--save-every": ints(-1, 2), "--resume": paths(files, "directory", "missing", "run"), "--no-progress": None,
@@ -328,26 +328,11 @@ def test_no_command_shows_a_traceback_for_any_input(name, files, monkeypatch):
     run()
 
 
-# ---------------------------------------------------------------------------- other areas' known faults
-
-KNOWN_FAULTS = [
-    pytest.param(["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--model", "."],
-                 id="train-model-not-a-model-directory",
-                 marks=pytest.mark.xfail(strict=True, reason="issue 13: --model DIR without config.json")),
-]
-
-
-@pytest.mark.parametrize("argv", KNOWN_FAULTS)
-def test_known_faults_of_other_areas_are_tracked(argv, files, monkeypatch):
-    monkeypatch.chdir(files["directory"])
-    result = CliRunner().invoke(cli, argv, env={"HF_HUB_OFFLINE": "1"})
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert result.exit_code in EXIT_CODES
-
-
 @pytest.mark.parametrize("argv, message", [
     (["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "-o", "/proc/x/m"],
      "cannot write to output directory /proc/x/m: No such file or directory"),
+    (["train", "--preset", "sandbox-small", "--size", "tiny", "--max-steps", "1", "--model", "."],
+     "cannot load a model to train"),
     (["report", "a" * 300], "File name too long"),
     (["setup", "--cache-dir", "a" * 300, "--dry-run"], "File name too long"),
     (["prove", DEMO, "--graph", "/proc/x/g.html"], "cannot write /proc/x/g.html"),

@@ -84,6 +84,14 @@ def test_max_steps_wins_over_epochs_and_minus_one_trains_epochs(tmp_path, setup)
     assert "trained 3/3 steps" in epochs.output, epochs.output  # 2 pairs in batches of 2: one step an epoch
 
 
+def test_schedule_flag_drops_the_presets_schedule_arguments(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--preset", "sandbox-small", "--size", "tiny", "--data", "sandbox:valid",
+                                      "--schedule", "linear", "--max-steps", "1", "-o", str(tmp_path / "m"),
+                                      "--threads", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output  # the preset's min_lr_rate belongs to cosine_with_min_lr
+    assert read_prover_config(tmp_path / "m")["train"]["lr_scheduler_type"] == "linear"
+
+
 def test_help_names_the_config_reference_and_the_length_rule():
     result = CliRunner().invoke(cli, ["train", "--help"])
     assert result.exit_code == 0
@@ -106,6 +114,8 @@ def test_user_mistakes_are_one_line_errors(tmp_path, setup):
         ([str(config), "--data", str(data), "--resume", str(tmp_path)], "not a training checkpoint"),
         ([str(config), "--data", str(data), "--set", "eval_strategy=steps"], "needs eval_data"),
         ([str(config), "--data", str(data), "-o", "/proc/x/m"], "cannot write to output directory /proc/x/m"),
+        (["--preset", "sandbox-small", "--set", "lr_scheduler_type=linear"],
+         "lr_scheduler_kwargs min_lr_rate: not taken by the linear schedule"),
     ]
     if not torch.cuda.is_available():
         cases.append(([str(config), "--data", str(data), "--device", "cuda"], "CUDA is not available on this machine"))

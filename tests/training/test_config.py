@@ -80,6 +80,13 @@ def test_eval_data_turns_evaluation_on():
 def test_every_shipped_training_config_loads(name):
     config = load_train_config(CONFIGS_DIR / name)
     assert config.loss_type in ("ce", "dco-step", "dco-proof") and config.output_dir.startswith("runs/models/")
+    over_preset = load_train_config(CONFIGS_DIR / name, preset=PRESETS[0])  # a file naming its own schedule
+    assert over_preset.lr_scheduler_type == config.lr_scheduler_type  # drops the preset's schedule arguments
+
+
+def test_schedule_arguments_the_schedule_does_not_take_are_refused():
+    with pytest.raises(ConfigError, match="min_lr_rate: not taken by the linear schedule"):
+        override(load_train_config(preset=PRESETS[0]), [("lr_scheduler_type", "linear")])
 
 
 def test_presets_are_config_files():
