@@ -44,6 +44,7 @@ from prover.baseline import BaselineProposer  # noqa: E402
 from prover.config import override  # noqa: E402
 from prover.models import GenerationSettings, load_proposer, write_prover_config  # noqa: E402
 from prover.training import load_train_config, sandbox_traces, train  # noqa: E402
+from prover.training.config import without_schedule_kwargs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,7 +92,7 @@ def train_config(plan: Plan, variant: Variant, seed: int, out: Path, units_per_p
         "lr_scheduler_type": "constant_with_warmup", "warmup_steps": 20, "threads": 1, "report_to": "none",
         "disable_tqdm": True, "logging_steps": 10,
     }
-    return override(load_train_config(preset="sandbox-small"), fields.items())
+    return override(without_schedule_kwargs(load_train_config(preset="sandbox-small")), fields.items())
 
 
 def model_dir(plan: Plan, work: Path, variant: Variant, seed: int) -> Path:
