@@ -49,10 +49,10 @@ from propsandbox.kernel import (
     render,
     run_script,
 )
-from propsandbox.syntax import parse_statement
+from propsandbox.syntax import Imp, is_tautology, parse_statement
 from propsandbox.tactics import Forbidden
 
-__all__ = ["SandboxEnvironment", "RESOURCE_LIMIT", "in_fragment", "state_of"]
+__all__ = ["SandboxEnvironment", "RESOURCE_LIMIT", "in_fragment", "provable", "state_of"]
 
 CHECKER = "sandbox"
 RESOURCE_LIMIT = "resource-limit"
@@ -90,6 +90,19 @@ def _goals_of(state: ProofState) -> tuple[Goal, ...]:
     if isinstance(handle, tuple) and all(type(g) is Goal for g in handle):
         return handle
     return tuple(parse_goal(text) for text in state.goals)
+
+
+def provable(state: ProofState) -> bool:
+    """Whether every goal of ``state`` is classically valid (its hypotheses entail its target
+    by truth table): a step into a state that is not can never be part of a proof."""
+    for goal in _goals_of(state):
+        formula = goal.target
+        for hyp in reversed(goal.hyps):
+            if hyp.type is not None:
+                formula = Imp(hyp.type, formula)
+        if not is_tautology(formula):
+            return False
+    return True
 
 
 class SandboxEnvironment(EnvironmentBase):

@@ -86,3 +86,14 @@ def test_goal_text_outside_the_fragment_is_refused(text, message, line):
     assert (caught.value.message, caught.value.line) == (message, line)
     rejected = SandboxEnvironment().step_sync(ProofState(goals=(text,)), "trivial")
     assert isinstance(rejected, TacticRejected) and rejected.reason == "foreign-state"
+
+
+def test_provable_reads_validity_of_every_goal():
+    from propsandbox import SandboxEnvironment, provable
+    from lean_env import NewState, Theorem
+
+    env = SandboxEnvironment()
+    state = env.start_sync(Theorem(name="t", statement="theorem t (p q : Prop) : p ∨ q → q ∨ p := by"))
+    assert provable(state)
+    after = env.step_sync(env.step_sync(state, "intro h").state, "left")
+    assert isinstance(after, NewState) and not provable(after.state)  # from p ∨ q alone, q does not follow
