@@ -6,7 +6,7 @@ Depends only on ``lean_env``'s public API; everything outside this package impor
 
 from propsandbox.cache import cache_sizes, clear_caches
 from propsandbox.datasets import SANDBOX_DATA_VERSION, load_split, split_names
-from propsandbox.environment import RESOURCE_LIMIT, SandboxEnvironment, in_fragment, state_of
+from propsandbox.environment import RESOURCE_LIMIT, SandboxEnvironment, in_fragment, provable, state_of
 from propsandbox.kernel import WorkLimits
 from propsandbox.generator import Difficulty, GeneratedTheorem, generate_theorems
 from propsandbox.heuristics import BASELINE_PRIORS, FALLBACK_TACTICS, rank_tactics, rollout
@@ -19,6 +19,7 @@ __all__ = [
     "cache_sizes",
     "clear_caches",
     "in_fragment",
+    "provable",
     "state_of",
     "parse_statement",
     "Difficulty",

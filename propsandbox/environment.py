@@ -49,10 +49,10 @@ from propsandbox.kernel import (
     render,
     run_script,
 )
-from propsandbox.syntax import parse_statement
+from propsandbox.syntax import Imp, is_tautology, parse_statement
 from propsandbox.tactics import Forbidden
 
-__all__ = ["SandboxEnvironment", "RESOURCE_LIMIT", "in_fragment", "state_of"]
+__all__ = ["SandboxEnvironment", "RESOURCE_LIMIT", "in_fragment", "provable", "state_of"]
 
 CHECKER = "sandbox"
 RESOURCE_LIMIT = "resource-limit"
@@ -103,6 +103,19 @@ def _top_level_blocks(proof: str) -> list[tuple[int, int, str]]:
     starts = [i for i in body if len(lines[i]) - len(lines[i].lstrip()) <= indent]
     ends = starts[1:] + [len(lines)]
     return [(start, indent, "\n".join(text[indent:] for text in lines[start:end])) for start, end in zip(starts, ends)]
+
+
+def provable(state: ProofState) -> bool:
+    """Whether every goal of ``state`` is classically valid (its hypotheses entail its target
+    by truth table): a step into a state that is not can never be part of a proof."""
+    for goal in _goals_of(state):
+        formula = goal.target
+        for hyp in reversed(goal.hyps):
+            if hyp.type is not None:
+                formula = Imp(hyp.type, formula)
+        if not is_tautology(formula):
+            return False
+    return True
 
 
 class SandboxEnvironment(EnvironmentBase):

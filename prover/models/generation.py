@@ -31,8 +31,10 @@ class GenerationSettings:
     ``k`` best beams (length penalty 0) instead of ``k`` samples; ``top_p`` keeps the
     smallest set of tokens holding that much probability. ``stop`` ``None`` means the
     format's stop strings. ``batch_rows`` bounds the rows (query x sample) of one call.
-    Candidates' log-probabilities are the model's own (temperature 1, no top-p), whatever
-    the decoding.
+    Sampling draws ``oversample * k`` completions per query and keeps the ``k`` most likely
+    distinct texts: a confident model repeats itself, and ``k`` samples alone would give the
+    search far fewer than ``k`` tactics to try. Candidates' log-probabilities are the
+    model's own (temperature 1, no top-p), whatever the decoding.
     """
 
     temperature: float = 1.0
@@ -42,10 +44,13 @@ class GenerationSettings:
     max_prompt_tokens: int = 2048
     batch_rows: int = 64
     stop: tuple[str, ...] | None = None
+    oversample: int = 1
 
     def __post_init__(self) -> None:
         if self.temperature < 0 or self.max_new_tokens < 1 or self.batch_rows < 1 or self.max_prompt_tokens < 1:
             raise ValueError("temperature must be >= 0; max_new_tokens, max_prompt_tokens and batch_rows >= 1")
+        if self.oversample < 1:
+            raise ValueError(f"oversample must be >= 1, got {self.oversample}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
 
@@ -137,8 +142,9 @@ class CompletionProposer(ABC):
         return encode_prompt(self.tokenizer, self.format, self.format.render(query), max_tokens=limit)
 
     def samples(self, k: int) -> int:
-        """Completions to draw per query: one for greedy and beam search (which returns ``k`` beams), else ``k``."""
-        return 1 if self.settings.temperature == 0 or self.settings.beam_search else k
+        """Completions to draw per query: one for greedy and beam search (which returns ``k``
+        beams), else ``oversample * k``."""
+        return 1 if self.settings.temperature == 0 or self.settings.beam_search else k * self.settings.oversample
 
     def propose(self, queries: Sequence[Query], k: int) -> list[list[Candidate]]:
         """Up to ``k`` distinct candidates per query, best first."""

@@ -28,7 +28,9 @@ class TransformersProposer(CompletionProposer):
 
     Sampling draws each row's randomness from its query's ``seed`` and sample index
     (see ``prover.models.sampling``), so a query gets the same candidates alone or in any
-    batch. Decoding follows ``settings`` only: the checkpoint's own generation-config
+    batch. A causal model reads a prompt shared by several sampled rows (the samples of
+    one query, or queries at the same state) once and generates every row from that
+    cache. Decoding follows ``settings`` only: the checkpoint's own generation-config
     sampling fields (temperature, top-p, repetition penalty) are not applied, as vLLM does
     not apply them to explicit sampling parameters; its EOS ids are.
     """
@@ -60,11 +62,29 @@ class TransformersProposer(CompletionProposer):
         beams = k if self.settings.beam_search else 1
         per_call = max(1, self.settings.batch_rows // beams)
         found: list[list[Completion]] = [[] for _ in queries]
-        for start in range(0, len(rows), per_call):
-            chunk = rows[start : start + per_call]
+        share = beams == 1 and self.settings.temperature > 0 and self.format.architecture == "causal"
+        for chunk in self._chunks(rows, per_call, share=share):
             for row, completions in zip(chunk, self._generate(chunk, [queries[r.query].seed for r in chunk], beams)):
                 found[row.query].extend(completions)
         return found
+
+    @staticmethod
+    def _chunks(rows: list[_Row], size: int, *, share: bool) -> list[list[_Row]]:
+        """Rows in generate calls of at most ``size``; with ``share``, rows of one prompt
+        (if several) go together so their prompt is read once."""
+        by_prompt: dict[tuple[int, ...], list[_Row]] = {}
+        for row in rows:
+            by_prompt.setdefault(row.prompt if share else (), []).append(row)
+        singles = [group[0] for group in by_prompt.values() if len(group) == 1] if share else []
+        groups = [group for group in by_prompt.values() if not share or len(group) > 1]
+        return [part[i : i + size] for part in (*groups, singles) for i in range(0, len(part), size) if part]
+
+    def _prompt_cache(self, prompt: tuple[int, ...], rows: int) -> object:
+        """The KV cache of ``prompt`` minus its last token, read once and repeated for
+        ``rows`` rows; ``generate`` continues from it with the last token."""
+        cache = self.model(input_ids=torch.tensor([prompt[:-1]], device=self.model.device), use_cache=True).past_key_values
+        cache.batch_repeat_interleave(rows)
+        return cache
 
     @torch.no_grad()
     def _generate(self, rows: list[_Row], seeds: list[int], beams: int) -> list[list[Completion]]:
@@ -86,6 +106,8 @@ class TransformersProposer(CompletionProposer):
                if beams > 1 else dict(output_logits=True)),
         )
         inputs = dict(input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device))
+        if beams == 1 and not seq2seq and len(rows) > 1 and width > 1 and all(r.prompt == rows[0].prompt for r in rows):
+            inputs["cache"] = self._prompt_cache(rows[0].prompt, len(rows))
         if beams > 1:
             out = self.model.generate(**inputs, generation_config=config)
             token_scores = self.model.compute_transition_scores(out.sequences, out.scores, out.beam_indices)

@@ -124,6 +124,22 @@ def test_format_must_fit_the_architecture(arch_model, tokenizer):
         TransformersProposer(model, tokenizer, wrong)
 
 
+def test_oversampling_keeps_the_k_most_likely_distinct_samples(arch_model, tokenizer, queries):
+    """k·F rows per query, merged: a superset of the plain k samples' texts, cut to the k best."""
+    plain = _proposer(arch_model, tokenizer, SAMPLING).propose(queries, 3)
+    over = _proposer(arch_model, tokenizer, dataclasses.replace(SAMPLING, oversample=4)).propose(queries, 3)
+    for few, many in zip(plain, over):
+        assert len(few) <= len(many) <= 3
+        assert len({c.text for c in many}) == len(many)
+        assert [c.logprob for c in many] == sorted((c.logprob for c in many), reverse=True)
+        assert min(c.logprob for c in many) >= min(c.logprob for c in few) - 1e-6 or len(many) > len(few)
+
+
+def test_oversample_must_be_positive():
+    with pytest.raises(ValueError, match="oversample"):
+        GenerationSettings(oversample=0)
+
+
 def test_settings_take_format_defaults_and_overrides():
     fmt = get_format("deepseek-prover-v1.5")
     assert GenerationSettings.for_format(fmt) == GenerationSettings(max_new_tokens=2048, top_p=0.95)

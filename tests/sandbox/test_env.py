@@ -98,3 +98,14 @@ def test_failed_verdicts_position_the_error_as_lean_does():
     unsolved = env.verify_sync(theorem, "constructor\nexact hp")
     assert unsolved.messages == (f"error 2:13: {unsolved.reason}",) and unsolved.reason.startswith("unsolved goals")
     assert env.verify_sync(theorem, "exact ⟨hp, hq⟩").messages == ()
+
+
+def test_provable_reads_validity_of_every_goal():
+    from propsandbox import SandboxEnvironment, provable
+    from lean_env import NewState, Theorem
+
+    env = SandboxEnvironment()
+    state = env.start_sync(Theorem(name="t", statement="theorem t (p q : Prop) : p ∨ q → q ∨ p := by"))
+    assert provable(state)
+    after = env.step_sync(env.step_sync(state, "intro h").state, "left")
+    assert isinstance(after, NewState) and not provable(after.state)  # from p ∨ q alone, q does not follow

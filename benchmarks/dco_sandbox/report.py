@@ -1,0 +1,298 @@
+"""The DCO sandbox report: tables and plots from the cached measurements.
+
+Every number is a mean over seeds with its standard deviation (population, ``±``) and
+the per-seed values kept in the tables' source JSON. pass@N of rollouts is the unbiased
+estimator over the plan's rollouts per theorem; a search is solved at budget S when its
+proof was found with at most S samples.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from math import comb
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from plan import Plan  # noqa: E402
+from prover.runs import pass_at_k  # noqa: E402
+
+__all__ = ["write", "rollout_pass", "search_solved", "ensemble_pass", "ensemble_solved"]
+
+Seeds = Mapping[str, Mapping[str, Any]]  # seed -> measurements of one model
+
+
+def rollout_pass(counts: Mapping[str, int], n: int, k: int) -> float:
+    """Mean unbiased pass@k over theorems from ``c`` successes of ``n`` rollouts each."""
+    return sum(pass_at_k(n, c, k) for c in counts.values()) / len(counts)
+
+
+def search_solved(spent: Mapping[str, float | None], budget: float) -> float:
+    """Share of theorems proved with at most ``budget`` samples."""
+    return sum(s is not None and s <= budget for s in spent.values()) / len(spent)
+
+
+def ensemble_pass(members: Sequence[Mapping[str, int]], n: int, k: int) -> float | None:
+    """pass@k of ``len(members)`` models sharing ``k`` rollouts equally (``None`` if ``k``
+    does not split): a theorem fails when every member's k/m rollouts fail."""
+    m = len(members)
+    if k % m or k // m < 1:
+        return None
+    share = k // m
+    total = 0.0
+    for theorem in members[0]:
+        fail = 1.0
+        for counts in members:
+            fail *= comb(n - counts[theorem], share) / comb(n, share)
+        total += 1.0 - fail
+    return total / len(members[0])
+
+
+def ensemble_solved(members: Sequence[Mapping[str, float | None]], budget: float) -> float:
+    """Share of theorems some member proves within ``budget / len(members)`` samples."""
+    share = budget / len(members)
+    return sum(any(m[t] is not None and m[t] <= share for m in members) for t in members[0]) / len(members[0])
+
+
+def _stats(values: Sequence[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.pstdev(values) if len(values) > 1 else 0.0)
+
+
+def _fmt(values: Sequence[float | None]) -> str:
+    kept = [v for v in values if v is not None]
+    if not kept:
+        return "–"
+    mean, std = _stats(kept)
+    return f"{mean:.3f} ± {std:.3f}"
+
+
+class _Data:
+    """Measured values by model, with the ensemble over the DCO-step N_eff grid as one more model."""
+
+    def __init__(self, plan: Plan, measured: Mapping[str, Mapping[str, Seeds]]):
+        self.plan, self.measured = plan, measured
+        self.last = str(max(plan.epochs))
+        self.seeds = [str(s) for s in plan.seeds]
+        self.step_names = [v.name for v in plan.variants if v.loss == "dco-step"]
+        self.dco_names = [v.name for v in plan.variants if v.loss != "ce"]
+
+    def models(self) -> list[tuple[str, str]]:
+        """(variant, epoch) of every measured model: CE at each epoch, DCO at the last."""
+        return [("ce", str(e)) for e in self.plan.epochs] + [(name, self.last) for name in self.dco_names]
+
+    def per_seed(self, variant: str, epoch: str, value: Callable[[Mapping[str, Any]], float]) -> list[float]:
+        return [value(self.measured[variant][epoch][seed]) for seed in self.seeds]
+
+    def rollouts(self, variant: str, epoch: str, k: int) -> list[float]:
+        return self.per_seed(variant, epoch, lambda m: rollout_pass(m["rollouts"], self.plan.rollouts, k))
+
+    def search(self, variant: str, epoch: str, policy: str, budget: int) -> list[float]:
+        return self.per_seed(variant, epoch, lambda m: search_solved(m[policy], budget))
+
+    def ensemble_rollouts(self, k: int) -> list[float | None]:
+        return [ensemble_pass([self.measured[v][self.last][seed]["rollouts"] for v in self.step_names],
+                              self.plan.rollouts, k) for seed in self.seeds]
+
+    def ensemble_search(self, policy: str, budget: int) -> list[float]:
+        return [ensemble_solved([self.measured[v][self.last][seed][policy] for v in self.step_names], budget)
+                for seed in self.seeds]
+
+    def best(self, candidates: Sequence[tuple[str, str]], metric: Callable[[str, str], list[float]]) -> tuple[str, list[float]]:
+        """The candidate with the highest mean, its label and per-seed values."""
+        scored = [(statistics.fmean(metric(v, e)), v, e) for v, e in candidates]
+        _, variant, epoch = max(scored)
+        label = f"CE epoch {epoch}" if variant == "ce" else variant
+        return label, metric(variant, epoch)
+
+
+def _label(variant: str, epoch: str) -> str:
+    return f"CE epoch {epoch}" if variant == "ce" else variant
+
+
+def _plot_ce_epochs(data: _Data, path: Path) -> None:
+    plan = data.plan
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = list(plan.epochs)
+    for k in [n for n in plan.ns if n in (1, 4, 16, 64, 256, 1024) or n == plan.rollouts]:
+        stats = [_stats(data.rollouts("ce", str(e), k)) for e in epochs]
+        axes[0].errorbar(epochs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o", capsize=3, label=f"pass@{k}")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xticks(epochs, [str(e) for e in epochs])
+    axes[0].set(xlabel="CE epochs", ylabel="step-rollout pass@N (held-out)", title="CE over epochs")
+    axes[0].legend(fontsize=8)
+    for key, label in (("top1", "mean top-1 probability"), ("entropy", "entropy (nats, lower bound)"),
+                       ("confident_wrong", "share: wrong top tactic with p > 0.9"), ("wrong_top", "share: wrong top tactic")):
+        stats = [_stats(data.per_seed("ce", str(e), lambda m: m["confidence"][key])) for e in epochs]
+        axes[1].errorbar(epochs, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o", capsize=3, label=label)
+    axes[1].set(xlabel="CE epochs", title="confidence on held-out proof states")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_curves(data: _Data, path: Path) -> None:
+    plan = data.plan
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    ns = list(plan.ns)
+    for variant, epoch in data.models():
+        stats = [_stats(data.rollouts(variant, epoch, k)) for k in ns]
+        style = dict(linestyle="--", alpha=0.6) if variant == "ce" else dict(linewidth=2)
+        axes[0].plot(ns, [s[0] for s in stats], marker=".", label=_label(variant, epoch), **style)
+    if len(data.step_names) > 1:
+        ens = [(k, _stats([v for v in data.ensemble_rollouts(k) if v is not None])) for k in ns
+               if all(v is not None for v in data.ensemble_rollouts(k))]
+        axes[0].plot([k for k, _ in ens], [s[0] for _, s in ens], color="black", marker="s", label="N_eff ensemble")
+    axes[0].set(xscale="log", xlabel="N (rollouts)", ylabel="pass@N", title="step rollouts")
+    for ax, policy in zip(axes[1:], ("best-first", "beam")):
+        budgets = list(plan.budgets)
+        for variant, epoch in data.models():
+            stats = [_stats(data.search(variant, epoch, policy, b)) for b in budgets]
+            style = dict(linestyle="--", alpha=0.6) if variant == "ce" else dict(linewidth=2)
+            ax.plot(budgets, [s[0] for s in stats], marker=".", label=_label(variant, epoch), **style)
+        if len(data.step_names) > 1:
+            ax.plot(budgets, [_stats(data.ensemble_search(policy, b))[0] for b in budgets], color="black", marker="s",
+                    label="N_eff ensemble")
+        ax.set(xscale="log", xlabel="samples per theorem", ylabel="solved", title=policy)
+    axes[2].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _base_section(base: Mapping[str, Any] | None, plan: Plan) -> list[str]:
+    if base is None:
+        return ["## Base model vs the model-free baseline", "", "Not run (`--skip-base`).", ""]
+    lines = ["## Base model vs the model-free baseline", "",
+             f"Best-first (k = {plan.search_k} per expansion) on {base['theorems']} sandbox:valid theorems spread over "
+             f"its tiers, each search under an env-call budget (the same for every proposer). The model is the "
+             f"`sandbox-small` preset ({plan.base_steps} steps, {base['train_seconds']:.0f} s of training here). "
+             "`xF` samples F·k rows per expansion and keeps the k most likely distinct tactics; samples counts the "
+             "candidates requested (k per expansion), model rows = F × samples.", "",
+             "| proposer | env-call budget | proved | env calls / search | samples / search | seconds |",
+             "|---|---|---|---|---|---|"]
+    for row in base["rows"].values():
+        lines.append(f"| {row['proposer']} | {row['env_budget']} | {row['proved']}/{row['theorems']} | "
+                     f"{row['env_calls']:.1f} | {row['samples']:.1f} | {row['seconds']:.0f} |")
+    return [*lines, ""]
+
+
+def _headline(data: _Data) -> list[str]:
+    plan = data.plan
+    ce = [("ce", str(e)) for e in plan.epochs]
+    dco = [(name, data.last) for name in data.dco_names]
+    ns = sorted({n for n in (1, 16, 256, 1024) if n <= plan.rollouts} | {plan.rollouts})
+    budgets = list(plan.budgets)
+    lines = ["## Headline", "",
+             "Best CE epoch and best DCO variant are chosen per column (by mean over seeds), so both are "
+             "optimistic; the ensemble splits the same total N (or samples) equally over the DCO-step models "
+             f"({', '.join(data.step_names) or 'none'}).", "",
+             "| measure | best CE epoch | best DCO | N_eff ensemble |", "|---|---|---|---|"]
+    for k in ns:
+        ce_label, ce_vals = data.best(ce, lambda v, e: data.rollouts(v, e, k))
+        dco_label, dco_vals = data.best(dco, lambda v, e: data.rollouts(v, e, k)) if dco else ("–", [])
+        ens = data.ensemble_rollouts(k) if len(data.step_names) > 1 else [None]
+        lines.append(f"| rollouts pass@{k} | {_fmt(ce_vals)} ({ce_label}) | {_fmt(dco_vals)} ({dco_label}) | {_fmt(ens)} |")
+    for policy in ("best-first", "beam"):
+        for b in budgets:
+            ce_label, ce_vals = data.best(ce, lambda v, e: data.search(v, e, policy, b))
+            dco_label, dco_vals = data.best(dco, lambda v, e: data.search(v, e, policy, b)) if dco else ("–", [])
+            ens = data.ensemble_search(policy, b) if len(data.step_names) > 1 else [None]
+            lines.append(f"| {policy} @ {b} samples | {_fmt(ce_vals)} ({ce_label}) | {_fmt(dco_vals)} ({dco_label}) | "
+                         f"{_fmt(ens)} |")
+    return [*lines, ""]
+
+
+def _tables(data: _Data) -> list[str]:
+    plan = data.plan
+    ns = [n for n in plan.ns if n in (1, 4, 16, 64, 256, 1024) or n == plan.rollouts]
+    lines = ["## Every model", "", "Step rollouts, pass@N on held-out theorems (mean ± std over seeds):", "",
+             "| model | " + " | ".join(f"pass@{k}" for k in ns) + " |", "|---" * (len(ns) + 1) + "|"]
+    for variant, epoch in data.models():
+        lines.append(f"| {_label(variant, epoch)} | " + " | ".join(_fmt(data.rollouts(variant, epoch, k)) for k in ns) + " |")
+    keys = ("top1", "entropy", "wrong_top", "confident_wrong")
+    lines += ["", "Confidence on the held-out reference-proof states:", "",
+              "| model | mean top-1 p | entropy (nats, ≥) | top tactic wrong | wrong with p > 0.9 |", "|---|---|---|---|---|"]
+    for variant, epoch in data.models():
+        lines.append(f"| {_label(variant, epoch)} | " + " | ".join(
+            _fmt(data.per_seed(variant, epoch, lambda m, key=key: m["confidence"][key])) for key in keys) + " |")
+    for policy in ("best-first", "beam"):
+        lines += ["", f"{policy}, share solved by sample budget:", "",
+                  "| model | " + " | ".join(str(b) for b in plan.budgets) + " |", "|---" * (len(plan.budgets) + 1) + "|"]
+        for variant, epoch in data.models():
+            lines.append(f"| {_label(variant, epoch)} | " + " | ".join(
+                _fmt(data.search(variant, epoch, policy, b)) for b in plan.budgets) + " |")
+    return [*lines, ""]
+
+
+def _findings(data: _Data, proof_steps: float) -> list[str]:
+    """Plain statements computed from the numbers: the regime, DCO vs CE, the N ≈ N_eff^k rule."""
+    plan = data.plan
+    first, last, top = str(min(plan.epochs)), data.last, plan.rollouts
+    p1 = [statistics.fmean(data.rollouts("ce", str(e), 1)) for e in plan.epochs]
+    pn = [statistics.fmean(data.rollouts("ce", str(e), top)) for e in plan.epochs]
+    best_n_epoch = plan.epochs[pn.index(max(pn))]
+    regime = p1[-1] > p1[0] and pn[-1] < max(pn)
+    lines = ["## What this run shows", "",
+             f"- CE over epochs {first} → {last}: pass@1 {p1[0]:.3f} → {p1[-1]:.3f} (best {max(p1):.3f} at epoch "
+             f"{plan.epochs[p1.index(max(p1))]}), pass@{top} {pn[0]:.3f} → {pn[-1]:.3f} (best {max(pn):.3f} at epoch "
+             f"{best_n_epoch}). The overconfidence regime (pass@1 up while pass@{top} falls from its best) "
+             f"{'appears' if regime else 'does not appear'} in this run."]
+    if data.dco_names:
+        top1 = {name: statistics.fmean(data.per_seed(name, last, lambda m: m["confidence"]["top1"]))
+                for name in ("ce", *data.dco_names)}
+        lines.append(f"- Confidence on held-out states at epoch {last}: mean top-1 probability CE {top1['ce']:.3f}, "
+                     + ", ".join(f"{name} {top1[name]:.3f}" for name in data.dco_names)
+                     + " (the paper: DCO limits confidence; it "
+                     + ("does" if all(top1[n] < top1["ce"] for n in data.dco_names) else "does not always")
+                     + " here).")
+        for k in sorted({1, 16, top} & set(plan.ns)):
+            ce_val = statistics.fmean(data.rollouts("ce", last, k))
+            best_label, vals = data.best([(n, last) for n in data.dco_names], lambda v, e: data.rollouts(v, e, k))
+            lines.append(f"- Rollouts pass@{k} at epoch {last}: CE {ce_val:.3f}, best DCO {best_label} "
+                         f"{statistics.fmean(vals):.3f}.")
+    if data.step_names:
+        lines.append(f"- Reference proofs of the test theorems have {proof_steps:.1f} steps on average (k); the "
+                     "paper's rule N ≈ N_eff^k predicts N_eff = N^(1/k):")
+        for k in sorted({16, top} & set(plan.ns)):
+            label, _ = data.best([(n, last) for n in data.step_names], lambda v, e: data.rollouts(v, e, k))
+            lines.append(f"  at N = {k}, predicted N_eff {k ** (1 / proof_steps):.2f}, best measured {label}.")
+    return [*lines, ""]
+
+
+def write(plan: Plan, measured: Mapping[str, Any], base: Mapping[str, Any] | None, *, docs: Path, name: str,
+          command: str, seconds: float, train_seconds: float, proof_steps: float) -> Path:
+    """Write ``docs/<name>.md`` with its plots (``docs/<name>-*.png``) and the raw numbers
+    (``docs/<name>.json``); returns the Markdown path."""
+    docs.mkdir(parents=True, exist_ok=True)
+    data = _Data(plan, measured)
+    _plot_ce_epochs(data, docs / f"{name}-ce-epochs.png")
+    _plot_curves(data, docs / f"{name}-curves.png")
+    (docs / f"{name}.json").write_text(json.dumps({"measured": measured, "base": base}, sort_keys=True) + "\n")
+    lines = [
+        "# CE vs the confidence-limited loss (DCO) on the propositional sandbox", "",
+        "Generated by the command below; every number here comes from it. The sandbox is an offline "
+        "propositional stand-in for Lean (`propsandbox/`), not Lean.", "",
+        f"    {command}", "",
+        f"Plan: {plan.train_theorems} training proofs (spread over sandbox:train's tiers), {plan.test_theorems} held-out "
+        f"sandbox:test theorems, model size `{plan.model_size}`, seeds {', '.join(map(str, plan.seeds))}, CE snapshots "
+        f"at epochs {', '.join(map(str, plan.epochs))}, DCO-step N_eff ∈ {{{', '.join(f'{n:g}' for n in plan.step_n)}}}, "
+        f"DCO-proof N' ∈ {{{', '.join(f'{n:g}' for n in plan.proof_n)}}} (DCO models at epoch {max(plan.epochs)}, same "
+        f"data, steps, seeds and batch size in pairs as CE), {plan.rollouts} step rollouts per theorem (depth ≤ "
+        f"{plan.max_depth}, T = 1), best-first (k = {plan.search_k}) and beam (width {plan.search_k // 2}, k = "
+        f"{plan.search_k}) up to {plan.search_samples} samples per theorem (over-sampling ×{plan.oversample}), "
+        f"confidence from {plan.confidence_samples} samples per state. Training took {train_seconds / 60:.0f} min "
+        f"of process time in all (one thread per run); this invocation took {seconds:.0f} s (cached stages are read, "
+        "not rerun).", "",
+        f"![CE over epochs]({name}-ce-epochs.png)", "", f"![pass@N curves]({name}-curves.png)", "",
+        *_findings(data, proof_steps), *_headline(data), *_base_section(base, plan), *_tables(data),
+    ]
+    path = docs / f"{name}.md"
+    path.write_text("\n".join(lines))
+    return path

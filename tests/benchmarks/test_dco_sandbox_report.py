@@ -1,0 +1,47 @@
+"""The DCO sandbox report's arithmetic: ensembles at matched total compute, search budgets."""
+
+from __future__ import annotations
+
+from math import comb
+from pathlib import Path
+
+import pytest
+
+from prover.runs import pass_at_k
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "dco_sandbox"
+
+
+@pytest.fixture()
+def report(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import report
+
+    return report
+
+
+def test_ensemble_splits_the_rollouts_and_fails_only_when_every_member_fails(report):
+    a, b = {"t1": 4, "t2": 0}, {"t1": 0, "t2": 2}
+    n = 8
+    expected_t1 = 1 - comb(n - 4, 2) / comb(n, 2)  # member a with 2 of the 4 rollouts; b never succeeds
+    expected_t2 = 1 - comb(n - 2, 2) / comb(n, 2)
+    assert report.ensemble_pass([a, b], n, 4) == pytest.approx((expected_t1 + expected_t2) / 2)
+    assert report.ensemble_pass([a, b], n, 3) is None  # 3 rollouts do not split over 2 models
+    assert report.ensemble_pass([a], n, 4) == pytest.approx(report.rollout_pass(a, n, 4))
+    assert report.rollout_pass(a, n, 4) == pytest.approx((pass_at_k(n, 4, 4) + 0.0) / 2)
+
+
+def test_search_is_solved_at_every_budget_at_least_what_it_spent(report):
+    spent = {"t1": 16, "t2": None, "t3": 64}
+    assert [report.search_solved(spent, b) for b in (8, 16, 63, 64)] == pytest.approx([0, 1 / 3, 1 / 3, 2 / 3])
+    assert report.ensemble_solved([spent, {"t1": None, "t2": 8, "t3": None}], 32) == pytest.approx(2 / 3)
+
+
+def test_plan_reads_n_and_budgets_up_to_its_maximum(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from plan import QUICK, Plan
+
+    plan = Plan(rollouts=100, search_samples=512, search_k=8)
+    assert plan.ns == (1, 2, 4, 8, 16, 32, 64, 100)
+    assert plan.budgets == (8, 32, 128, 512)
+    assert {v.name for v in QUICK.variants} == {"ce", "dco-step-4", "dco-proof-16"}
