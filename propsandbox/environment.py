@@ -92,6 +92,19 @@ def _goals_of(state: ProofState) -> tuple[Goal, ...]:
     return tuple(parse_goal(text) for text in state.goals)
 
 
+def _top_level_blocks(proof: str) -> list[tuple[int, int, str]]:
+    """The proof cut before each line indented no deeper than its first tactic:
+    ``(0-based line, column, text)`` per top-level tactic with its continuation lines."""
+    lines = proof.split("\n")
+    body = [i for i, text in enumerate(lines) if text.strip()]
+    if not body:
+        return []
+    indent = min(len(lines[i]) - len(lines[i].lstrip()) for i in body)
+    starts = [i for i in body if len(lines[i]) - len(lines[i].lstrip()) <= indent]
+    ends = starts[1:] + [len(lines)]
+    return [(start, indent, "\n".join(text[indent:] for text in lines[start:end])) for start, end in zip(starts, ends)]
+
+
 def provable(state: ProofState) -> bool:
     """Whether every goal of ``state`` is classically valid (its hypotheses entail its target
     by truth table): a step into a state that is not can never be part of a proof."""
@@ -158,7 +171,7 @@ class SandboxEnvironment(EnvironmentBase):
         if meter is None:
             meter = Meter(self.work, timeout=self.limits.verify_timeout_s)
         started = time.perf_counter()
-        ok, reason = False, ""
+        ok, reason, messages = False, "", ()
         try:
             root = self.start_sync(theorem)
             result = self.step_sync(root, proof, meter)
@@ -175,8 +188,30 @@ class SandboxEnvironment(EnvironmentBase):
                 reason = f"timeout: the check ran past {self.limits.verify_timeout_s:g}s"
             else:
                 reason = f"{result.reason}: {result.message}"
-        return Verdict(theorem=theorem.name, proof=proof, ok=ok, checker=CHECKER, reason=reason,
+            if not ok and not isinstance(result, StepTimeout):
+                messages = (self._locate(theorem, root, proof, reason, meter),)
+        return Verdict(theorem=theorem.name, proof=proof, ok=ok, checker=CHECKER, reason=reason, messages=messages,
                        seconds=time.perf_counter() - started)
+
+    def _locate(self, theorem: Theorem, root: ProofState, proof: str, reason: str, meter: Meter) -> str:
+        """The failure as Lean positions it (``error line:column: text``, lines of
+        ``with_proof`` without the header): at the first top-level tactic that fails, or at
+        the statement's ``by`` when every tactic ran and goals remain. Runs under the
+        check's own ``meter``."""
+        offset = theorem.statement.count("\n") + 2
+        state = root
+        for line, column, block in _top_level_blocks(proof):
+            result = self.step_sync(state, block, meter)
+            if isinstance(result, ProofComplete):
+                break
+            if isinstance(result, (TacticError, TacticRejected)):
+                text = result.message if isinstance(result, TacticError) else f"{result.reason}: {result.message}"
+                return f"error {offset + line}:{column + 2}: {text}"
+            if not isinstance(result, NewState):
+                break
+            state = result.state
+        by_line = theorem.statement.rstrip().rsplit("\n", 1)[-1]
+        return f"error {offset - 1}:{max(by_line.rfind('by'), 0)}: {reason}"
 
     # ------------------------------------------------------------------ asynchronous API
     async def start(self, theorem: Theorem) -> ProofState:

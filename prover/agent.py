@@ -90,8 +90,13 @@ class Agent:
         env_kind = resolve_env_kind(config.env, statement)
         policy = resolve_policy(config.policy.name, config.policy.params)
         proposer = build_proposer(config.model, env_kind, output=policy.proposer_kind)
+        value = None
+        if config.model.value:
+            from prover.models.value import load_value_model
+
+            value = load_value_model(config.model.value, device=config.model.device)
         env = build_environment(config.env, env_kind)
-        agent = cls(env=env, proposer=proposer, config=config, header=default_header(env_kind))
+        agent = cls(env=env, proposer=proposer, value=value, config=config, header=default_header(env_kind))
         agent._owned = (env, proposer)
         agent._describes_resources = True
         return agent

@@ -6,10 +6,12 @@ tactics, ``propsandbox.rollout`` for whole proofs).
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from typing import ClassVar, Mapping, Sequence
 
-from propsandbox import BASELINE_PRIORS, rank_tactics, rollout
+from lean_env import NewState, ProofState
+from propsandbox import BASELINE_PRIORS, SandboxEnvironment, rank_tactics, rollout
 from search import Candidate, ProposerKind, Query, derive_seed
 
 __all__ = ["BaselineProposer", "WholeProofBaseline"]
@@ -49,6 +51,12 @@ class WholeProofBaseline:
     ``temperature``, the goals tracked with the sandbox kernel, until no goal is left, a
     tactic fails, or ``max_steps``. It writes the script without ever being told whether
     it is a proof: ``pass-n`` sends every script to ``verify`` like a model's.
+
+    Asked to revise (``Query.revising``), it backtracks the latest attempt to a point drawn
+    uniformly (seeded) before the first error the checker positioned (or before its end
+    when goals were left unsolved), keeps the lines up to there and samples a new
+    continuation from the state they reach; a revision's tokens are those of
+    the whole script it writes, as a model rewriting the proof would spend.
     """
 
     temperature: float = 1.0
@@ -61,12 +69,30 @@ class WholeProofBaseline:
         return [self._scripts(query, k) for query in queries]
 
     def _scripts(self, query: Query, k: int) -> list[Candidate]:
+        kept, state = _kept_prefix(query)
         scripts: dict[str, Candidate] = {}
         for sample in range(k):
-            seeds = (derive_seed(query.seed, sample, step) for step in range(self.max_steps))
-            steps = rollout(query.state, seeds, temperature=self.temperature)
-            text = "\n".join(tactic for tactic, _ in steps)
+            seeds = (derive_seed(query.seed, sample, step) for step in range(self.max_steps - len(kept)))
+            steps = rollout(state, seeds, temperature=self.temperature)
+            lines = kept + [tactic for tactic, _ in steps]
+            text = "\n".join(lines)
             if text and text not in scripts:
                 logprob = sum(math.log(p) for _, p in steps)
-                scripts[text] = Candidate(text, logprob, sum(len(tactic.split()) for tactic, _ in steps))
+                scripts[text] = Candidate(text, logprob, sum(len(line.split()) for line in lines))
         return list(scripts.values())
+
+
+def _kept_prefix(query: Query) -> tuple[list[str], ProofState]:
+    """The lines of the latest attempt kept by a revision, and the state they lead to
+    (no lines and the query's state for a first attempt)."""
+    if not query.revising:
+        return [], query.state
+    attempt = query.revising[-1]
+    lines = attempt.text.split("\n")
+    errors = attempt.error_lines(query.theorem)
+    first = min((line for line in errors if line >= 0), default=len(lines) if errors else 0)
+    kept = lines[: random.Random(query.seed).randint(0, first)]
+    if not kept:
+        return [], query.state
+    result = SandboxEnvironment().step_sync(query.state, "\n".join(kept))
+    return (kept, result.state) if isinstance(result, NewState) else ([], query.state)

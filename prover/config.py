@@ -109,6 +109,8 @@ class ModelConfig:
     max_new_tokens: int | None = param(None, "generated tokens per candidate at most (None: the format's)", min=1)
     stop: tuple[str, ...] | None = param(None, "strings that end a generation (None: the format's)")
     beam_search: bool | None = param(None, "beam search instead of sampling (None: the format's)")
+    value: str | None = param(None, "value model directory (prover train --task value) scoring states for value-guided "
+                                    "policies, on model.device")
     engine_args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -23,18 +23,20 @@ from search.policies import (
     Lookahead,
     PassN,
     Policy,
+    Revise,
     Rollouts,
     policy_parameters,
     policy_params,
     resolve_policy,
 )
-from search.proposer import Candidate, Proposer, ProposerKind, Query
+from search.proposer import Attempt, Candidate, Proposer, ProposerKind, Query
 from search.result import SearchResult, SearchStatus, Timings
 from search.scheduler import BatchingEvaluate, BatchingPropose, BatchStats, Scheduler, SchedulerConfig, SearchJob, plan_jobs
 from search.seeds import attempt_seed, derive_seed
 from search.value import EvaluateFn, GoalHeuristic, ValueModel, goal_heuristic
 
 __all__ = [
+    "Attempt",
     "Candidate",
     "Proposer",
     "ProposerKind",
@@ -64,6 +66,7 @@ __all__ = [
     "Beam",
     "MCTS",
     "Lookahead",
+    "Revise",
     "SearchResult",
     "SearchStatus",
     "Timings",

@@ -15,7 +15,7 @@ from typing import ClassVar, Protocol, Sequence
 from lean_env.types import Theorem, Verdict
 from search.budget import Budget, Spent
 from search.graph import ProofGraph
-from search.proposer import Candidate, ProposerKind
+from search.proposer import Attempt, Candidate, ProposerKind
 
 __all__ = ["Step", "SearchContext", "Policy"]
 
@@ -61,8 +61,12 @@ class SearchContext(Protocol):
         search's value model in one batched call, or the goal heuristic without one."""
         ...
 
-    async def sample(self, nodes: Sequence[str], k: int) -> list[tuple[str, list[Candidate]]]:
-        """``k`` candidates from the proposer at each node (nodes the budget cannot pay for are dropped)."""
+    async def sample(
+        self, nodes: Sequence[str], k: int, *, revising: Sequence[tuple[Attempt, ...]] | None = None
+    ) -> list[tuple[str, list[Candidate]]]:
+        """``k`` candidates from the proposer at each node (nodes the budget cannot pay for
+        are dropped); ``revising``, one entry per node, asks whole-proof proposers to
+        correct those earlier attempts."""
         ...
 
     async def expand(self, nodes: Sequence[str], k: int, *, full: bool = True) -> list[list[Step]]:

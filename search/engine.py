@@ -21,7 +21,7 @@ from search.budget import Budget, BudgetExhausted, BudgetTracker, Spent
 from search.context import Policy, Step
 from search.errors import SearchConfigError
 from search.graph import FAILED, LOST, PROVED, QED, EdgeRecord, ProofGraph, outcome_of
-from search.proposer import Candidate, ProposeFn, Proposer, Query, as_propose_fn
+from search.proposer import Attempt, Candidate, ProposeFn, Proposer, Query, as_propose_fn
 from search.result import SearchResult, SearchStatus, Timings
 from search.seeds import derive_seed
 from search.value import EvaluateFn, GoalHeuristic, ValueModel, as_evaluate_fn
@@ -104,21 +104,25 @@ class SearchEngine:
             scores = {}
         return [1.0 if s == PROVED else scores.get(node, 0.0) for node, s in zip(nodes, status)]
 
-    def _query(self, node: str) -> Query:
+    def _query(self, node: str, revising: tuple[Attempt, ...] = ()) -> Query:
         count = self._queries_at.get(node, 0)
         self._queries_at[node] = count + 1
         seed = derive_seed(self.seed, self.theorem.name, self.graph.node(node).key, count)
-        return Query(self.theorem, self.graph.state(node), self.graph.history(node), seed)
+        return Query(self.theorem, self.graph.state(node), self.graph.history(node), seed, revising)
 
-    async def sample(self, nodes: Sequence[str], k: int) -> list[tuple[str, list[Candidate]]]:
-        """Ask the proposer for ``k`` candidates at each node, charging the budget first.
+    async def sample(
+        self, nodes: Sequence[str], k: int, *, revising: Sequence[tuple[Attempt, ...]] | None = None
+    ) -> list[tuple[str, list[Candidate]]]:
+        """Ask the proposer for ``k`` candidates at each node, charging the budget first;
+        ``revising`` (one entry per node) goes into the queries for whole-proof revision.
 
         Nodes beyond what the budget allows are dropped (``BudgetExhausted`` when none
         fits); candidates whose tokens overflow the token limit are discarded.
         """
         granted = self.tracker.grant_queries(len(nodes), k)
         nodes = list(nodes[:granted])
-        queries = [self._query(node) for node in nodes]
+        revisions = list(revising or ())[:granted] or [()] * granted
+        queries = [self._query(node, attempts) for node, attempts in zip(nodes, revisions)]
         started = time.perf_counter()
         answers = await self._bounded(self.propose(queries, k))
         self.proposer_seconds += time.perf_counter() - started

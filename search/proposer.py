@@ -7,12 +7,13 @@ baselines and whole-proof generators all implement ``Proposer``.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence, runtime_checkable
 
 from lean_env.types import ProofState, Theorem
 
-__all__ = ["Candidate", "Query", "Proposer", "ProposerKind", "ProposeFn", "ThreadedPropose", "as_propose_fn"]
+__all__ = ["Candidate", "Attempt", "Query", "Proposer", "ProposerKind", "ProposeFn", "ThreadedPropose", "as_propose_fn"]
 
 ProposerKind = Literal["tactic", "proof"]
 
@@ -31,18 +32,44 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """A whole proof tried earlier and the checker's messages about it (``severity
+    line:column: text``, lines counted from the statement's first line as in
+    ``Theorem.with_proof`` without the header), for a revision request."""
+
+    text: str
+    messages: tuple[str, ...] = ()
+
+    def error_lines(self, theorem: Theorem) -> list[int]:
+        """0-based lines of ``text`` that error messages point at, in message order; -1 for
+        an error placed on the statement itself (Lean puts ``unsolved goals`` at ``by``)."""
+        first = theorem.statement.count("\n") + 1
+        lines = []
+        for message in self.messages:
+            match = _POSITION.match(message)
+            if match and match["severity"] == "error":
+                lines.append(max(int(match["line"]) - first - 1, -1))
+        return lines
+
+
+_POSITION = re.compile(r"(?P<severity>\w+) (?P<line>\d+):(?P<column>\d+): ")
+
+
+@dataclass(frozen=True)
 class Query:
     """A request for candidates at one proof state.
 
     ``history`` lists the tactics on the path from the root (models that condition on
     the proof so far use it); ``seed`` makes sampling reproducible per request,
-    whatever batch the request lands in.
+    whatever batch the request lands in. ``revising``, for whole-proof proposers, holds
+    the earlier failed attempts (oldest first) that the new proof should correct.
     """
 
     theorem: Theorem
     state: ProofState
     history: tuple[str, ...] = ()
     seed: int = 0
+    revising: tuple[Attempt, ...] = ()
 
 
 @runtime_checkable

@@ -108,6 +108,7 @@ SEARCH_FLAGS: dict[str, str] = {
     "dtype": "model.dtype",
     "trust_remote_code": "model.trust_remote_code",
     "temperature": "model.temperature",
+    "value_path": "model.value",
     "max_expansions": "budget.max_expansions",
     "max_env_calls": "budget.max_env_calls",
     "max_samples": "budget.max_samples",
@@ -152,6 +153,10 @@ def search_options(func: Callable) -> Callable:
         click.option("--policy", type=str, default=None, help="Search policy [default: best-first]; 'prover policies' lists them."),
         click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
                      help="Policy parameter (repeatable), e.g. --param k=8; 'prover policies' lists each policy's."),
+        click.option("--value", "value_path", type=str, default=None,
+                     help="Value model directory (prover train --task value) for value-guided policies."),
+        click.option("--strategy", "strategy_table", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Strategy table of --policy compute-optimal (written by 'prover calibrate')."),
         click.option("--max-expansions", type=int, default=None, help="Budget: proposer queries."),
         click.option("--max-env-calls", type=int, default=None, help="Budget: environment steps."),
         click.option("--max-samples", type=int, default=None, help="Budget: sampled candidates."),
@@ -175,9 +180,12 @@ def config_from_options(options: dict[str, Any], **extra: Any) -> ProverConfig:
         options = {**options, "lean_project": str(options["lean_project"])}
     assignments = [(key, options[flag]) for flag, key in SEARCH_FLAGS.items()]
     policy = options["policy"]
-    if policy is not None and policy != config.policy.name:
-        assignments += [("policy", PolicyConfig(name=policy))]
-    assignments += [(f"policy.params.{k}", v) for k, v in (parse_assignment(p, "--param") for p in options["params"])]
+    params = dict(parse_assignment(p, "--param") for p in options["params"])
+    if options.get("strategy_table") is not None:
+        params["strategy"] = str(options["strategy_table"])
+    if policy is not None and policy != config.policy.name:  # a policy's required parameters come with it
+        assignments += [("policy", PolicyConfig(name=policy, params=params))]
+    assignments += [(f"policy.params.{k}", v) for k, v in params.items()]
     assignments += list(extra.items())
     assignments += [parse_assignment(a, "--set") for a in options["assignments"]]
     return override(config, assignments)

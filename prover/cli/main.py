@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("prover.cli.check", "Verify proofs you already have (.lean files or JSONL)."),
     "bench": ("prover.cli.bench", "Run a dataset split in batch, with crash-safe results."),
     "report": ("prover.cli.report", "Summarise and compare benchmark runs."),
+    "calibrate": ("prover.cli.calibrate", "Measure strategies on a validation set; write a compute-optimal strategy table."),
     "policies": ("prover.cli.policies", "List the search policies and their parameters."),
     "train": ("prover.cli.train", "Train a tactic model (CE or the confidence-limited DCO loss)."),
     "data": ("prover.cli.data", "Download and inspect datasets (MiniF2F, sandbox sets)."),

@@ -20,7 +20,8 @@ def command(names: tuple[str, ...]) -> None:
     for name in names or tuple(POLICIES):
         cls = POLICIES[name]
         summary = (cls.__doc__ or "").strip().split("\n\n")[0].replace("``", "")
-        click.echo(f"{name} ({cls.proposer_kind} proposer): {' '.join(summary.split())}")
+        kind = cls.proposer_kind if isinstance(cls.proposer_kind, str) else "the strategy table's"
+        click.echo(f"{name} ({kind} proposer): {' '.join(summary.split())}")
         for info in policy_parameters(name):
             default = getattr(info.default, "__name__", info.default)
             where = "" if info.settable else " [Python API only]"

@@ -207,6 +207,10 @@ class RayAgent(Agent):
         policy = resolve_policy(config.policy.name, config.policy.params)
         env = env or partial(build_environment, config.env, env_kind)
         proposer = proposer or partial(build_proposer, config.model, env_kind, output=policy.proposer_kind)
+        if value is None and config.model.value:
+            from prover.models.value import load_value_model
+
+            value = partial(load_value_model, config.model.value, device=config.model.device)
         work = partial(SearchWorkFactory.linked, env=env, proposer=proposer, value=value, batching=config.scheduler,
                        call_timeout_s=config.ray.call_timeout_s)
         cluster = RayCluster.start(config, env_kind=env_kind, work=work, proposer=proposer, value=value,

@@ -9,6 +9,7 @@ from prover.models.formats import (
     PromptFormat,
     UnknownFormat,
     get_format,
+    revision_rounds,
 )
 from prover.models.generation import Completion, CompletionProposer, GenerationSettings, merge_candidates
 from prover.models.loading import (
@@ -48,6 +49,7 @@ __all__ = [
     "encode_target",
     "extract_proof",
     "get_format",
+    "revision_rounds",
     "load_proposer",
     "merge_candidates",
     "new_tokenizer",

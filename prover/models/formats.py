@@ -9,11 +9,12 @@ tokenizer) turns them into text, as the upstream code does with ``apply_chat_tem
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
 from prover.models.extraction import extract_proof
-from search.proposer import ProposerKind, Query
+from search.proposer import Attempt, ProposerKind, Query
 
 __all__ = [
     "Architecture",
@@ -25,6 +26,7 @@ __all__ = [
     "FORMAT_ALIASES",
     "get_format",
     "UnknownFormat",
+    "revision_rounds",
 ]
 
 Architecture = Literal["causal", "seq2seq"]
@@ -57,7 +59,8 @@ class PromptFormat:
     The target the model learns is the tactic (or proof) followed by ``target_suffix``;
     generation stops at EOS or the first ``stop`` string. ``revise``, where the released
     prover has a revision prompt, builds the conversation that asks for a corrected proof
-    from earlier ``(completion, Lean feedback)`` rounds.
+    from earlier ``(completion, Lean feedback)`` rounds (``revision_rounds``); a format
+    without one answers a revision request (``Query.revising``) with a fresh first attempt.
     """
 
     name: str
@@ -83,6 +86,31 @@ class PromptFormat:
         for stop in self.stop:
             text = text.split(stop, 1)[0]
         return extract_proof(text, query.theorem) if self.kind == "proof" else text.strip()
+
+
+def revision_rounds(query: Query) -> list[tuple[str, str]]:
+    """The ``(completion, feedback)`` rounds of ``query.revising`` for a format's ``revise``:
+    each failed proof as a ``lean4`` block of the declaration, then the same code with the
+    lines the errors point at wrapped in ``<error></error>`` and the messages themselves."""
+    header = query.theorem.header
+    return [(f"```lean4\n{header}{_declaration(query, attempt)}```", _feedback(query, attempt)) for attempt in query.revising]
+
+
+def _declaration(query: Query, attempt: Attempt) -> str:
+    """The statement closed by the attempt, without the header: the lines checker messages count."""
+    return dataclasses.replace(query.theorem, header="").with_proof(attempt.text)
+
+
+def _feedback(query: Query, attempt: Attempt) -> str:
+    """The attempt's code with the lines errors point at marked, then the messages."""
+    lines = _declaration(query, attempt).split("\n")
+    first = query.theorem.statement.count("\n") + 1
+    for row in sorted({first + line for line in attempt.error_lines(query.theorem)}):
+        if 0 <= row < len(lines):
+            lines[row] = f"<error>{lines[row]}</error>"
+    errors = "\n".join(attempt.messages) or "(no message)"
+    body = "\n".join(lines)
+    return f"```lean4\n{query.theorem.header}{body}```\n\n{errors}"
 
 
 def _informal_prefix(query: Query) -> str:

@@ -16,8 +16,8 @@ from typing import Any, Iterable, Sequence
 
 from transformers import PreTrainedTokenizerBase
 
-from prover.models.encoding import encode_prompt
-from prover.models.formats import PromptFormat
+from prover.models.encoding import encode_conversation, encode_prompt
+from prover.models.formats import PromptFormat, revision_rounds
 from search.proposer import Candidate, Query
 
 __all__ = ["GenerationSettings", "Completion", "CompletionProposer", "merge_candidates", "end_token_ids"]
@@ -132,8 +132,14 @@ class CompletionProposer(ABC):
         return clone
 
     def prompt_ids(self, query: Query) -> list[int]:
-        """Token ids of ``query``'s prompt, exactly as the model receives them."""
-        return encode_prompt(self.tokenizer, self.format, self.format.render(query), max_tokens=self.settings.max_prompt_tokens)
+        """Token ids of ``query``'s prompt, exactly as the model receives them: the format's
+        revision conversation when the query asks to revise earlier attempts and the
+        format has one, else its first-attempt prompt."""
+        limit = self.settings.max_prompt_tokens
+        if query.revising and self.format.revise is not None:
+            conversation = self.format.revise(query, revision_rounds(query))
+            return encode_conversation(self.tokenizer, conversation, max_tokens=limit)
+        return encode_prompt(self.tokenizer, self.format, self.format.render(query), max_tokens=limit)
 
     def samples(self, k: int) -> int:
         """Completions to draw per query: one for greedy and beam search (which returns ``k``

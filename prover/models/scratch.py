@@ -12,7 +12,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel, PreTrai
 
 from prover.models.formats import Architecture
 
-__all__ = ["ScratchModelConfig", "SCRATCH_SIZES", "build_scratch_model"]
+__all__ = ["ScratchModelConfig", "SCRATCH_SIZES", "build_scratch_model", "llama_config"]
 
 
 @dataclass(frozen=True)
@@ -54,16 +54,21 @@ def build_scratch_model(
                 **specials,
             )
         )
-    return LlamaForCausalLM(
-        LlamaConfig(
-            hidden_size=config.hidden_size,
-            intermediate_size=config.ffn_size,
-            num_hidden_layers=config.layers,
-            num_attention_heads=config.heads,
-            num_key_value_heads=config.heads,
-            max_position_embeddings=config.max_positions,
-            bos_token_id=tokenizer.bos_token_id,
-            tie_word_embeddings=True,
-            **specials,
-        )
+    return LlamaForCausalLM(llama_config(config, tokenizer, bos_token_id=tokenizer.bos_token_id, tie_word_embeddings=True))
+
+
+def llama_config(config: ScratchModelConfig, tokenizer: PreTrainedTokenizerBase, **extra: object) -> LlamaConfig:
+    """The Llama configuration of ``config``'s shape over ``tokenizer``'s vocabulary and
+    special tokens (``extra`` adds fields, e.g. a classification head's)."""
+    return LlamaConfig(
+        hidden_size=config.hidden_size,
+        intermediate_size=config.ffn_size,
+        num_hidden_layers=config.layers,
+        num_attention_heads=config.heads,
+        num_key_value_heads=config.heads,
+        max_position_embeddings=config.max_positions,
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        **extra,
     )

@@ -4,7 +4,8 @@
 config's task, runs the Trainer (single process, or one process per device under
 ``accelerate launch``), saves the final model in ``output_dir`` and returns where it is
 with the run's metrics. A task is a function in ``TASKS`` that returns a
-``transformers.Trainer``; ``tactic`` (the DCO trainer) is the one built in.
+``transformers.Trainer``; ``tactic`` (the DCO trainer) and ``value`` (a state-value
+classifier, ``prover.training.value``) are built in.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from prover.models import SCRATCH_SIZES, ModelNotFound, build_scratch_model, get
 from prover.training.config import DCOConfig
 from prover.training.data import ProofTrace, load_training_data
 from prover.training.trainer import DCOTrainer, encode_units
+from prover.training.value import value_model, value_task
 
 __all__ = ["LOG_FILE", "TASKS", "TaskFactory", "TrainResult", "JsonlLog", "build_model", "tactic_trainer", "train"]
 
@@ -118,7 +120,12 @@ def _with_lora(model: PreTrainedModel, config: DCOConfig, architecture: str) -> 
 def build_model(config: DCOConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The model and tokenizer ``config`` names: ``model_name_or_path`` loaded (4-bit for
     QLoRA), or a from-scratch ``model_size`` model seeded by ``config.seed``; with LoRA
-    adapters when ``lora_r > 0``."""
+    adapters when ``lora_r > 0``. The ``value`` task gets a one-logit classifier instead
+    (``prover.training.value.value_model``)."""
+    if config.task == "value":
+        if config.lora_r or config.load_in_4bit:
+            raise ConfigError("the value task trains every weight of its classifier: LoRA / 4-bit are not supported for it")
+        return value_model(config)
     architecture = get_format(config.prompt_format).architecture
     if config.load_in_4bit and not config.lora_r:
         raise ConfigError("load_in_4bit trains LoRA adapters on a 4-bit model: set lora_r > 0")
@@ -159,7 +166,7 @@ def tactic_trainer(
                       processing_class=tokenizer, callbacks=callbacks)
 
 
-TASKS: dict[str, TaskFactory] = {"tactic": tactic_trainer}
+TASKS: dict[str, TaskFactory] = {"tactic": tactic_trainer, "value": value_task}
 """Training tasks by name (``DCOConfig.task``); register a factory here to add one."""
 
 

@@ -162,9 +162,11 @@ def search_options(files: dict[str, Path]) -> dict[str, st.SearchStrategy[str] |
         "--trust-remote-code": None,
         "--device": DEVICES,
         "--temperature": floats(-1, 3),
-        "--policy": choices("pass-n", "rollouts", "best-first", "beam", "mcts", "lookahead"),
+        "--policy": choices("pass-n", "rollouts", "best-first", "beam", "mcts", "lookahead", "revise", "compute-optimal"),
         "--param": st.one_of(st.sampled_from(["k=2", "alpha=0.5", "width=2", "n=2", "depth=3", "k=0", "k=true",
                                               "alpha=nan", "k"]), JUNK),
+        "--value": paths(files, "missing", "directory", "bytes"),
+        "--strategy": paths(files, "config", "bytes", "missing", "directory", "empty"),
         "--max-expansions": ints(-1, 30),
         "--max-env-calls": ints(-1, 60),
         "--max-samples": ints(-1, 60),
@@ -213,6 +215,16 @@ def _bench(files):
              "--minif2f-path": paths(files), "--out": paths(files, "run", "damaged-run", "directory", "bytes"),
              "--resume": None, "--rerun-changed": None, "--attempts": ints(-1, 2), "--limit": ints(-1, 2),
              "--concurrency": ints(-1, 3), "--on-bad-line": choices("stop", "skip"), "--ray": BAD_RAY_ADDRESSES}
+    return st.tuples(fresh(files), options(table)).map(lambda parts: ["--out", parts[0], *parts[1]])
+
+
+def _calibrate(files):
+    table = {**search_options(files), "--dataset": st.one_of(st.sampled_from(["sandbox:valid", "sandbox:test", "nope"]),
+                                                            paths(files, "dataset", "bytes", "empty")),
+             "--kind": choices("tactic", "proof"), "--grid": paths(files, "config", "bytes", "missing", "empty"),
+             "--budgets": st.one_of(st.sampled_from(["8,16", "4", "0", "x", "8,,16"]), JUNK),
+             "--signal": choices("pilot", "root-value"), "--pilot": ints(-1, 3), "--bins": ints(-1, 3),
+             "--limit": ints(-1, 2)}
     return st.tuples(fresh(files), options(table)).map(lambda parts: ["--out", parts[0], *parts[1]])
 
 
@@ -286,6 +298,8 @@ COMMANDS: dict[str, Command] = {
     "bench": Command(("bench",), _bench, ("--dataset", "sandbox:valid", "--limit", "2", "--max-expansions", "5",
                                           "--timeout", "3")),
     "report": Command(("report",), _report),
+    "calibrate": Command(("calibrate",), _calibrate, ("--dataset", "sandbox:valid", "--limit", "2", "--budgets", "8,16",
+                                                      "--timeout", "3"), examples=10),
     "check": Command(("check",), _check, examples=20),
     "policies": Command(("policies",), _policies, examples=10),
     "train": Command(("train",), _train, ("--preset", "sandbox-small", "--size", "tiny", "--data", "sandbox:valid",

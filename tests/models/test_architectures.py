@@ -8,6 +8,8 @@ transformers, so its prompt text and stop handling are checked on a Llama stand-
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -74,3 +76,23 @@ def test_internlm_prompt_and_im_end_stop_on_a_stand_in(bpe_tokenizer, make_causa
     tokens = [bpe_tokenizer.convert_tokens_to_ids("simp"), im_end, 5, 6]
     completion = proposer._completion(tokens, [-1.0, -2.0, -4.0, -8.0])
     assert completion.token_ids == tuple(tokens[:2]) and completion.logprob == -3.0 and completion.text == "simp"
+
+
+@pytest.mark.parametrize("name", ["goedel-prover-v2", "kimina-prover", "deepseek-prover-v2"])
+def test_a_revision_query_is_prompted_with_the_formats_revision_conversation(name, bpe_tokenizer, make_causal):
+    """Formats with a released revision prompt get it (through the chat template); the
+    others answer a revision request with their first-attempt prompt."""
+    from prover.models import encode_conversation, revision_rounds
+    from search.proposer import Attempt
+
+    fmt = get_format(name)
+    proposer = TransformersProposer(make_causal(CAUSAL[name], bpe_tokenizer), bpe_tokenizer, fmt, settings=SETTINGS)
+    query = dataclasses.replace(QUERY, revising=(Attempt("exact hq", ("error 2:2: type mismatch",)),))
+    ids = proposer.prompt_ids(query)
+    if fmt.revise is None:
+        assert ids == proposer.prompt_ids(QUERY)
+    else:
+        expected = encode_conversation(bpe_tokenizer, fmt.revise(query, revision_rounds(query)), max_tokens=10**6)
+        assert ids == expected[-SETTINGS.max_prompt_tokens:]
+        assert "<error>  exact hq</error>" in bpe_tokenizer.decode(ids)
+    assert len(proposer.propose([query], 2)) == 1

@@ -3,6 +3,8 @@ trained on (each format's docstring cites its source), and carry their authors' 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from lean_env.types import ProofState, Theorem
@@ -125,3 +127,19 @@ def test_tactic_candidates_are_trimmed_and_proofs_extracted():
 def test_unknown_format_is_a_clear_error():
     with pytest.raises(UnknownFormat, match="choose from"):
         get_format("gpt-f")
+
+
+def test_revision_rounds_mark_the_error_lines_of_the_failed_declaration():
+    from prover.models import revision_rounds
+    from search.proposer import Attempt
+
+    query = dataclasses.replace(QUERY, revising=(Attempt("intro x\nexact hp", ("error 3:2: unknown tactic",)),))
+    [(completion, feedback)] = revision_rounds(query)
+    assert completion == "```lean4\nimport Mathlib\ntheorem foo (p : Prop) (hp : p) : p := by\n  intro x\n  exact hp\n```"
+    assert feedback == (
+        "```lean4\nimport Mathlib\ntheorem foo (p : Prop) (hp : p) : p := by\n  intro x\n<error>  exact hp</error>\n```"
+        "\n\nerror 3:2: unknown tactic"
+    )
+    conversation = get_format("goedel-prover-v2").revise(query, [(completion, feedback)])
+    assert [role for role, _ in conversation] == ["user", "assistant", "user"]
+    assert feedback in conversation[2][1] and "Round 0" in conversation[2][1]

@@ -88,6 +88,18 @@ def test_goal_text_outside_the_fragment_is_refused(text, message, line):
     assert isinstance(rejected, TacticRejected) and rejected.reason == "foreign-state"
 
 
+def test_failed_verdicts_position_the_error_as_lean_does():
+    """Lines count from the statement's first line (header excluded); a failing tactic is
+    pointed at, unsolved goals are reported at the statement's ``by``."""
+    env = SandboxEnvironment()
+    theorem = Theorem("t", "theorem t (p q : Prop) (hp : p) (hq : q) :\n    p ∧ q := by", header="import Mathlib\n")
+    failing = env.verify_sync(theorem, "constructor\n· exact hp\n· exact hp")
+    assert failing.messages[0].startswith("error 5:2: type mismatch")
+    unsolved = env.verify_sync(theorem, "constructor\nexact hp")
+    assert unsolved.messages == (f"error 2:13: {unsolved.reason}",) and unsolved.reason.startswith("unsolved goals")
+    assert env.verify_sync(theorem, "exact ⟨hp, hq⟩").messages == ()
+
+
 def test_provable_reads_validity_of_every_goal():
     from propsandbox import SandboxEnvironment, provable
     from lean_env import NewState, Theorem

@@ -92,6 +92,7 @@ ORACLE_VALUE = OracleProposer(GENERATED, name="oracle-value")
 BUDGET = Budget(max_expansions=300, max_env_calls=3000)
 POLICIES = {
     "pass-n": (resolve_policy("pass-n", dict(n=16, per_call=4)), None),
+    "revise": (resolve_policy("revise", dict(n=16, depth=2)), None),
     "rollouts": (resolve_policy("rollouts", dict(n=48, max_depth=12, concurrent=4)), None),
     "best-first": (resolve_policy("best-first", dict(k=8)), None),
     "best-first-normalised": (resolve_policy("best-first", dict(k=8, alpha=0.5)), None),
