@@ -98,6 +98,8 @@ def test_failed_verdicts_position_the_error_as_lean_does():
     unsolved = env.verify_sync(theorem, "constructor\nexact hp")
     assert unsolved.messages == (f"error 2:13: {unsolved.reason}",) and unsolved.reason.startswith("unsolved goals")
     assert env.verify_sync(theorem, "exact ⟨hp, hq⟩").messages == ()
+    parse_error = env.verify_sync(theorem, "constructor\nintro )")  # the parser's own place, made absolute
+    assert parse_error.messages == ("error 4:8: unexpected token ')'",)
 
 
 def test_provable_reads_validity_of_every_goal():
