@@ -11,6 +11,7 @@ classifier, ``prover.training.value``) are built in.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -173,9 +174,8 @@ TASKS: dict[str, TaskFactory] = {"tactic": tactic_trainer, "value": value_task}
 def _writable(directory: str) -> None:
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
-        probe = Path(directory) / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=directory):  # a name of its own: every rank probes at once
+            pass
     except OSError as exc:
         raise ConfigError(f"cannot write to output directory {directory}: {exc.strerror or exc}") from None
 

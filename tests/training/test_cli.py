@@ -144,3 +144,15 @@ def test_train_length_is_set_by_the_later_of_epochs_and_max_steps(length, steps,
     done, total = result.output.split("trained ")[1].split(" steps")[0].split("/")
     units = int(result.output.split("steps (")[1].split(" units")[0])
     assert int(done) == int(total) == (-(-units // 4) if steps == "epoch" else steps), result.output
+
+
+def test_every_rank_may_probe_the_output_directory_at_once(tmp_path):
+    """Under ``accelerate launch`` each rank checks the output directory as it starts; a shared
+    probe file name made one rank's check delete the other's file (exit 2 on rank 0)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prover.training.run import _writable
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: _writable(str(tmp_path)), range(2000)))
+    assert list(tmp_path.iterdir()) == []
