@@ -54,11 +54,11 @@ class Plan:
 
     @property
     def budgets(self) -> tuple[int, ...]:
-        """Sample budgets at which searches are read (powers of 4 up to ``search_samples``)."""
+        """Sample budgets at which searches are read (powers of 2 from ``search_k`` up to ``search_samples``)."""
         out, b = [], self.search_k
         while b < self.search_samples:
             out.append(b)
-            b *= 4
+            b *= 2
         return (*out, self.search_samples)
 
     @property

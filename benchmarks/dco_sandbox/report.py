@@ -188,7 +188,7 @@ def _headline(data: _Data) -> list[str]:
     ce = [("ce", str(e)) for e in plan.epochs]
     dco = [(name, data.last) for name in data.dco_names]
     ns = sorted({n for n in (1, 16, 256, 1024) if n <= plan.rollouts} | {plan.rollouts})
-    budgets = list(plan.budgets)
+    budgets = [b for b in plan.budgets if b in (16, 256, 1024) or b == plan.search_samples]
     lines = ["## Headline", "",
              "Best CE epoch and best DCO variant are chosen per column (by mean over seeds), so both are "
              "optimistic; the ensemble splits the same total N (or samples) equally over the DCO-step models "
@@ -231,38 +231,84 @@ def _tables(data: _Data) -> list[str]:
     return [*lines, ""]
 
 
+def _mean(values: Sequence[float]) -> float:
+    return statistics.fmean(values)
+
+
+def _apart(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether two per-seed samples' means differ by more than their summed standard deviations."""
+    return abs(_mean(a) - _mean(b)) > _stats(a)[1] + _stats(b)[1]
+
+
+def _regime(data: _Data, top: int) -> tuple[str, str] | None:
+    """CE's overconfidence regime in the epochs measured: the epoch with the best pass@top
+    and a later epoch whose pass@1 is higher while its pass@top is lower (the later epoch
+    with the largest pass@top drop), or ``None`` when no later epoch does that."""
+    epochs = [str(e) for e in data.plan.epochs]
+    pn = {e: _mean(data.rollouts("ce", e, top)) for e in epochs}
+    p1 = {e: _mean(data.rollouts("ce", e, 1)) for e in epochs}
+    best = max(epochs, key=lambda e: pn[e])
+    later = [e for e in epochs[epochs.index(best) + 1:] if p1[e] > p1[best] and pn[e] < pn[best]]
+    return (best, min(later, key=lambda e: pn[e])) if later else None
+
+
 def _findings(data: _Data, proof_steps: float) -> list[str]:
-    """Plain statements computed from the numbers: the regime, DCO vs CE, the N ≈ N_eff^k rule."""
+    """Plain statements computed from the numbers, each set against what the paper reports:
+    the regime, the best CE epoch per N, DCO's confidence and pass@N against CE's, the
+    N ≈ N_eff^k rule and the ensemble."""
     plan = data.plan
-    first, last, top = str(min(plan.epochs)), data.last, plan.rollouts
-    p1 = [statistics.fmean(data.rollouts("ce", str(e), 1)) for e in plan.epochs]
-    pn = [statistics.fmean(data.rollouts("ce", str(e), top)) for e in plan.epochs]
-    best_n_epoch = plan.epochs[pn.index(max(pn))]
-    regime = p1[-1] > p1[0] and pn[-1] < max(pn)
-    lines = ["## What this run shows", "",
-             f"- CE over epochs {first} → {last}: pass@1 {p1[0]:.3f} → {p1[-1]:.3f} (best {max(p1):.3f} at epoch "
-             f"{plan.epochs[p1.index(max(p1))]}), pass@{top} {pn[0]:.3f} → {pn[-1]:.3f} (best {max(pn):.3f} at epoch "
-             f"{best_n_epoch}). The overconfidence regime (pass@1 up while pass@{top} falls from its best) "
-             f"{'appears' if regime else 'does not appear'} in this run."]
+    last, top = data.last, plan.rollouts
+    ns = sorted({1, 16, 256, 1024, top} & set(plan.ns))
+    lines = ["## What this run shows, against the paper", ""]
+    found = _regime(data, top)
+    if found:
+        early, late = found
+        p1 = (data.rollouts("ce", early, 1), data.rollouts("ce", late, 1))
+        pn = (data.rollouts("ce", early, top), data.rollouts("ce", late, top))
+        spread = "beyond" if _apart(*pn) else "within"
+        lines.append(f"- **Overconfidence regime (paper: longer CE raises pass@1, lowers pass@256): found.** From CE epoch "
+                     f"{early} to {late}, pass@1 {_fmt(p1[0])} → {_fmt(p1[1])} while pass@{top} {_fmt(pn[0])} → "
+                     f"{_fmt(pn[1])} (the pass@{top} drop is {spread} the seeds' spread).")
+    else:
+        lines.append(f"- **Overconfidence regime: not found** in epochs {', '.join(map(str, plan.epochs))}: no later CE "
+                     f"epoch has a higher pass@1 and a lower pass@{top} than the epoch with the best pass@{top}.")
+    best_epoch = {k: max(plan.epochs, key=lambda e: _mean(data.rollouts("ce", str(e), k))) for k in ns}
+    lines.append("- Best CE epoch by N (the paper: the larger N, the earlier the best epoch): "
+                 + ", ".join(f"N = {k}: epoch {best_epoch[k]}" for k in ns) + ".")
+    conf = {key: (data.per_seed("ce", str(min(plan.epochs)), lambda m, key=key: m["confidence"][key]),
+                  data.per_seed("ce", last, lambda m, key=key: m["confidence"][key])) for key in ("top1", "confident_wrong")}
+    lines.append(f"- CE's confidence on held-out states, epoch {min(plan.epochs)} → {last}: mean top-1 probability "
+                 f"{_fmt(conf['top1'][0])} → {_fmt(conf['top1'][1])}, share of states whose top tactic is wrong with "
+                 f"p > 0.9 {_fmt(conf['confident_wrong'][0])} → {_fmt(conf['confident_wrong'][1])}.")
     if data.dco_names:
-        top1 = {name: statistics.fmean(data.per_seed(name, last, lambda m: m["confidence"]["top1"]))
-                for name in ("ce", *data.dco_names)}
-        lines.append(f"- Confidence on held-out states at epoch {last}: mean top-1 probability CE {top1['ce']:.3f}, "
-                     + ", ".join(f"{name} {top1[name]:.3f}" for name in data.dco_names)
-                     + " (the paper: DCO limits confidence; it "
-                     + ("does" if all(top1[n] < top1["ce"] for n in data.dco_names) else "does not always")
-                     + " here).")
-        for k in sorted({1, 16, top} & set(plan.ns)):
-            ce_val = statistics.fmean(data.rollouts("ce", last, k))
-            best_label, vals = data.best([(n, last) for n in data.dco_names], lambda v, e: data.rollouts(v, e, k))
-            lines.append(f"- Rollouts pass@{k} at epoch {last}: CE {ce_val:.3f}, best DCO {best_label} "
-                         f"{statistics.fmean(vals):.3f}.")
+        top1 = {name: data.per_seed(name, last, lambda m: m["confidence"]["top1"]) for name in ("ce", *data.dco_names)}
+        lower = [n for n in data.dco_names if _mean(top1[n]) < _mean(top1["ce"])]
+        lines.append(f"- **DCO limits confidence (paper: yes):** mean top-1 probability at epoch {last}: CE "
+                     f"{_fmt(top1['ce'])}, " + ", ".join(f"{n} {_fmt(top1[n])}" for n in data.dco_names)
+                     + f"; lower than CE for {len(lower)} of {len(data.dco_names)} variants.")
+        for k in ns:
+            ce_last = data.rollouts("ce", last, k)
+            ce_label, ce_best = data.best([("ce", str(e)) for e in plan.epochs], lambda v, e: data.rollouts(v, e, k))
+            label, vals = data.best([(n, last) for n in data.dco_names], lambda v, e: data.rollouts(v, e, k))
+            verdict = ("above" if _mean(vals) > _mean(ce_last) else "not above") + " CE at the same steps"
+            verdict += (", " + ("above" if _mean(vals) > _mean(ce_best) else "not above")
+                        + f" CE's best epoch for this N ({ce_label}, {_mean(ce_best):.3f})")
+            spread = "beyond" if _apart(vals, ce_last) else "within"
+            lines.append(f"- Rollouts pass@{k}: CE epoch {last} {_fmt(ce_last)}, best DCO {label} {_fmt(vals)}: "
+                         f"{verdict} (against CE epoch {last}: {spread} the seeds' spread).")
     if data.step_names:
         lines.append(f"- Reference proofs of the test theorems have {proof_steps:.1f} steps on average (k); the "
                      "paper's rule N ≈ N_eff^k predicts N_eff = N^(1/k):")
-        for k in sorted({16, top} & set(plan.ns)):
+        for k in ns:
             label, _ = data.best([(n, last) for n in data.step_names], lambda v, e: data.rollouts(v, e, k))
             lines.append(f"  at N = {k}, predicted N_eff {k ** (1 / proof_steps):.2f}, best measured {label}.")
+    if len(data.step_names) > 1:
+        for k in [n for n in ns if n > 1 and all(v is not None for v in data.ensemble_rollouts(n))][-1:]:
+            label, vals = data.best([(n, last) for n in data.step_names], lambda v, e: data.rollouts(v, e, k))
+            ens = [v for v in data.ensemble_rollouts(k) if v is not None]
+            lines.append(f"- N_eff ensemble at pass@{k} (same total rollouts split over "
+                         f"{', '.join(data.step_names)}): {_fmt(ens)} vs the best single {label} {_fmt(vals)} "
+                         "(the paper: the ensemble wins at large N).")
     return [*lines, ""]
 
 

@@ -43,5 +43,20 @@ def test_plan_reads_n_and_budgets_up_to_its_maximum(monkeypatch):
 
     plan = Plan(rollouts=100, search_samples=512, search_k=8)
     assert plan.ns == (1, 2, 4, 8, 16, 32, 64, 100)
-    assert plan.budgets == (8, 32, 128, 512)
+    assert plan.budgets == (8, 16, 32, 64, 128, 256, 512)
     assert {v.name for v in QUICK.variants} == {"ce", "dco-step-4", "dco-proof-16"}
+
+
+def test_the_regime_is_a_later_epoch_with_higher_pass_at_1_and_lower_pass_at_n(report, monkeypatch):
+    from plan import Plan
+
+    plan = Plan(epochs=(1, 2, 4), rollouts=8, seeds=(0,), step_n=(), proof_n=())
+
+    def measured(by_epoch):
+        return {"ce": {str(e): {"0": {"rollouts": counts}} for e, counts in by_epoch.items()}}
+
+    # epoch 2 spreads its successes (pass@8 = 1), epoch 4 piles them on one theorem (pass@1 up, pass@8 down)
+    memorising = report._Data(plan, measured({1: {"t1": 0, "t2": 0}, 2: {"t1": 1, "t2": 1}, 4: {"t1": 8, "t2": 0}}))
+    assert report._regime(memorising, 8) == ("2", "4")
+    improving = report._Data(plan, measured({1: {"t1": 0, "t2": 0}, 2: {"t1": 1, "t2": 1}, 4: {"t1": 2, "t2": 2}}))
+    assert report._regime(improving, 8) is None
