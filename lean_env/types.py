@@ -101,17 +101,22 @@ class ProofComplete:
 
 @dataclass(frozen=True)
 class TacticError:
-    """The checker rejected the tactic; ``message`` is its error text."""
+    """The checker rejected the tactic; ``message`` is its error text and ``position``,
+    when the checker gave one, where in the tactic text it points: (line from 1, column
+    from 0), as Lean counts them."""
 
     message: str
+    position: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
 class TacticRejected:
-    """The tactic text was refused before reaching the checker (hygiene rule, outside the fragment)."""
+    """The tactic text was refused before reaching the checker (hygiene rule, outside the
+    fragment); ``position`` as in ``TacticError``."""
 
     reason: str
     message: str = ""
+    position: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ and the thread stops at its next work charge. ``EnvLimits.step_timeout_s`` and
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -64,9 +63,6 @@ _INLINE_WORK = 2_000
 _INLINE_CHARS = 4_096
 """Longer texts are parsed in a thread straight away (parsing is not metered)."""
 _THREADS = 2
-
-_INNER_POSITION = re.compile(r"(\d+):(\d+): ")
-"""The ``line:column: `` a parse error's message starts with, relative to its tactic block."""
 
 _R = TypeVar("_R")
 
@@ -161,9 +157,9 @@ class SandboxEnvironment(EnvironmentBase):
                 raise
             return TacticRejected(reason=RESOURCE_LIMIT, message=e.message)
         except OutsideFragment as e:
-            return TacticRejected(reason="outside-sandbox", message=e.message)
+            return TacticRejected(reason="outside-sandbox", message=e.message, position=e.position)
         except TacticFailure as e:
-            return TacticError(e.message)
+            return TacticError(e.message, e.position)
         except RecursionError:
             return TacticRejected(reason="outside-sandbox", message="tactic nested too deeply for the sandbox")
         except Interrupted:
@@ -210,11 +206,10 @@ class SandboxEnvironment(EnvironmentBase):
                 break
             if isinstance(result, (TacticError, TacticRejected)):
                 text = result.message if isinstance(result, TacticError) else f"{result.reason}: {result.message}"
-                inner = _INNER_POSITION.match(text)  # a parse error's own 1-based place in the block
-                if inner is None:
+                if result.position is None:
                     return f"error {offset + line}:{column + 2}: {text}"
-                row, col = int(inner[1]), int(inner[2])
-                return f"error {offset + line + row - 1}:{(column if row == 1 else 0) + 2 + col - 1}: {text[inner.end():]}"
+                row, col = result.position  # the error's own place in the block
+                return f"error {offset + line + row - 1}:{(column if row == 1 else 0) + 2 + col}: {text}"
             if not isinstance(result, NewState):
                 break
             state = result.state

@@ -119,19 +119,19 @@ class Goal:
 
 
 class TacticFailure(Exception):
-    """Lean would report this error for the tactic."""
+    """Lean would report this error for the tactic. ``position``: (line from 1, column from 0) in the tactic text, when known."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, position: tuple[int, int] | None = None):
         super().__init__(message)
-        self.message = message
+        self.message, self.position = message, position
 
 
 class OutsideFragment(Exception):
-    """The tactic is valid Lean (or may be) but beyond what the sandbox decides."""
+    """The tactic is valid Lean (or may be) but beyond what the sandbox decides. ``position``: (line from 1, column from 0) in the tactic text, when known."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, position: tuple[int, int] | None = None):
         super().__init__(message)
-        self.message = message
+        self.message, self.position = message, position
 
 
 class ResourceLimit(OutsideFragment):
@@ -1129,8 +1129,6 @@ def run_script(goals: Goals, text: str, meter: Meter | None = None) -> Goals:
     try:
         script = parse_tactics(text)
     except SyntaxFault as fault:
-        where = f"{fault.line}:{fault.column}: " if fault.line else ""
-        if fault.outside:
-            raise OutsideFragment(where + fault.message) from None
-        raise TacticFailure(where + fault.message) from None
+        where = (fault.line, (fault.column or 1) - 1) if fault.line else None
+        raise (OutsideFragment if fault.outside else TacticFailure)(fault.message, where) from None
     return run(script, goals, Meter() if meter is None else meter)

@@ -102,6 +102,15 @@ def test_failed_verdicts_position_the_error_as_lean_does():
     assert parse_error.messages == ("error 4:8: unexpected token ')'",)
 
 
+def test_a_parse_error_carries_its_position_as_data_not_in_its_text():
+    """Lean's convention: line from 1, column from 0, within the tactic text."""
+    env = SandboxEnvironment()
+    state = env.start_sync(Theorem("t", "theorem t (p : Prop) : p → p := by"))
+    result = env.step_sync(state, "intro h\n  exact )")
+    assert isinstance(result, TacticError)
+    assert (result.message, result.position) == ("unexpected token ')'", (2, 8))
+
+
 def test_provable_reads_validity_of_every_goal():
     from propsandbox import SandboxEnvironment, provable
     from lean_env import NewState, Theorem
