@@ -24,26 +24,27 @@ class Plan:
     """Sizes of the experiment. Training uses ``train_theorems`` proofs spread over the
     sandbox train split's tiers, for ``max(epochs)`` epochs (CE snapshots at each of
     ``epochs``; DCO models are taken at the last); measurements use ``test_theorems``
-    theorems spread over sandbox:test, which no model trains on."""
+    theorems spread over sandbox:test, which no model trains on. The defaults are the plan
+    that shows CE's overconfidence regime here: few proofs, many epochs, N up to 1024."""
 
-    train_theorems: int = 200
-    test_theorems: int = 40
-    epochs: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
-    step_n: tuple[float, ...] = (2.0, 4.0, 8.0)
-    proof_n: tuple[float, ...] = (16.0, 256.0)
+    train_theorems: int = 32
+    test_theorems: int = 20
+    epochs: tuple[int, ...] = (8, 32, 64, 128)
+    step_n: tuple[float, ...] = (2.0, 4.0)
+    proof_n: tuple[float, ...] = (256.0,)
     seeds: tuple[int, ...] = (0, 1, 2)
-    rollouts: int = 256
+    rollouts: int = 1024
     max_depth: int = 16
     search_samples: int = 512
     search_k: int = 8
     oversample: int = 1
-    confidence_samples: int = 32
+    confidence_samples: int = 16
     model_size: str = "small"
     batch_size: int = 32
     learning_rate: float = 2e-3
-    base_theorems: int = 100
+    base_theorems: int = 50
     base_steps: int = 600
-    base_env_calls: tuple[int, ...] = (32, 64, 128)
+    base_env_calls: tuple[int, ...] = (64, 128)
     base_oversample: tuple[int, ...] = (1, 4)
     variants: tuple[Variant, ...] = field(init=False)
 
