@@ -29,7 +29,7 @@ from transformers import (
 )
 
 from lean_env import Environment, Theorem
-from lean_env.types import ProofState
+from lean_env.types import NewState, ProofState
 from prover import runtime
 from prover.metrics import auc
 from prover.models.loading import write_prover_config
@@ -47,6 +47,7 @@ __all__ = [
     "label_graph",
     "rollout_label",
     "value_examples",
+    "graph_value_examples",
     "sandbox_value_examples",
     "run_value_examples",
     "write_value_examples",
@@ -113,19 +114,50 @@ def value_examples(theorems: Iterable[Theorem], results: Iterable[SearchResult],
     """Labelled states of finished searches of ``theorems`` (matched by name): strong labels
     from each graph, and up to ``max_open`` open states per search (drawn with ``seed``)
     labelled by rollouts. Duplicate (theorem, state) pairs keep their first label."""
-    rng = random.Random(seed)
     by_name = {t.name: t for t in theorems}
+    return graph_value_examples([(by_name[r.theorem], r.graph) for r in results], env=env,
+                                rollout_proposer=rollout_proposer, rollouts=rollouts, depth=depth, max_open=max_open,
+                                seed=seed)
+
+
+async def _replayed(theorem: Theorem, graph: ProofGraph, state: ProofState, env: Environment) -> ProofState | None:
+    """A live state for ``state`` of ``graph``: itself when live, else the end of its path's
+    tactics replayed from the theorem's start (``None`` when the replay ends elsewhere)."""
+    if state.handle is not None:
+        return state
+    node = graph.node_for_key(state.key)
+    live = await env.start(theorem)
+    for tactic in graph.history(node) if node is not None else ():
+        result = await env.step(live, tactic)
+        if not isinstance(result, NewState):
+            return None
+        live = result.state
+    return live if live.key == state.key else None
+
+
+def graph_value_examples(searches: Iterable[tuple[Theorem, ProofGraph]], *, env: Environment | None = None,
+                         rollout_proposer: Proposer | None = None, rollouts: int = 8, depth: int = 16,
+                         max_open: int = 8, seed: int = 0) -> list[ValueExample]:
+    """``value_examples`` of (theorem, graph) pairs: open states of a graph reloaded from
+    disk are reached again by replaying their path in ``env``; without ``env`` (or with
+    ``rollouts == 0``) open states are left out."""
+    rng = random.Random(seed)
     out: dict[tuple[str, str], ValueExample] = {}
-    for result in results:
-        theorem = by_name[result.theorem]
-        strong, weak = label_graph(theorem.name, result.graph)
+    for theorem, graph in searches:
+        strong, weak = label_graph(theorem.name, graph)
         for example in strong:
             out.setdefault((theorem.name, example.state), example)
+        if env is None or rollout_proposer is None or rollouts < 1:
+            continue
         for state in rng.sample(weak, min(max_open, len(weak))):
             if (theorem.name, value_text(state)) in out:
                 continue
-            label = runtime.run(rollout_label(theorem, state, env=env, proposer=rollout_proposer, n=rollouts,
-                                              depth=depth, seed=rng.randrange(2**31)))
+            seed_of_state = rng.randrange(2**31)
+            live = runtime.run(_replayed(theorem, graph, state, env))
+            if live is None:
+                continue
+            label = runtime.run(rollout_label(theorem, live, env=env, proposer=rollout_proposer, n=rollouts,
+                                              depth=depth, seed=seed_of_state))
             out[(theorem.name, value_text(state))] = ValueExample(value_text(state), label, "rollouts", theorem.name)
     return list(out.values())
 
@@ -149,12 +181,14 @@ def sandbox_value_examples(split: str, *, limit: int | None = None, tokens: int 
                           seed=seed)
 
 
-def run_value_examples(directory: str | Path, *, warnings: list[str] | None = None) -> list[ValueExample]:
-    """Strongly labelled states (proof path 1, dead 0) of the proof graphs a run saved
-    (``prover bench --save-graphs``), one per (theorem, state); open states are left out
-    (label them by rollouts with ``value_examples`` on live searches). A run on a test split
-    raises ``TestSplitRefused``; one without graphs ``RunError``."""
-    from prover.runs import Run, load_graphs
+def run_value_examples(directory: str | Path, *, rollouts: int = 0, depth: int = 16, max_open: int = 8, seed: int = 0,
+                       warnings: list[str] | None = None) -> list[ValueExample]:
+    """Labelled states of the proof graphs a run saved (``prover bench --save-graphs``), one
+    per (theorem, state): proof path 1, dead 0, and with ``rollouts`` up to ``max_open``
+    open states per graph labelled by rollouts of the run's own environment and proposer
+    (rebuilt from its manifest), else open states left out. A run on a test split raises
+    ``TestSplitRefused``; one without graphs ``RunError``."""
+    from prover.runs import Run, RunError, load_graphs
     from prover.training.data import TestSplitRefused
 
     run = Run.load(directory)
@@ -162,13 +196,25 @@ def run_value_examples(directory: str | Path, *, warnings: list[str] | None = No
     splits = {record.split for record in run.records} | {spec.rsplit(":", 1)[-1] if isinstance(spec, str) and ":" in spec else None}
     if any(isinstance(split, str) and split.strip().lower() == "test" for split in splits):
         raise TestSplitRefused(f"{directory}: a run on a test split would leak the held-out theorems into the value model")
-    out: dict[tuple[str, str], ValueExample] = {}
-    for saved in load_graphs(directory, warnings=warnings):
+    graphs = load_graphs(directory, warnings=warnings)
+    for saved in graphs:
         if (saved.theorem.split or "").strip().lower() == "test":
             raise TestSplitRefused(f"{directory}: {saved.theorem.name} is a test-split theorem; refusing to train on it")
-        for example in label_graph(saved.theorem.name, saved.graph)[0]:
-            out.setdefault((example.theorem, example.state), example)
-    return list(out.values())
+    searches = [(saved.theorem, saved.graph) for saved in graphs]
+    if rollouts < 1 or not graphs:
+        return graph_value_examples(searches)
+    from prover.agent import Agent
+    from prover.config import ConfigError, ProverConfig, apply_mapping
+
+    described = manifest_value(run.manifest, "config")
+    try:
+        config = apply_mapping(ProverConfig(), {"env": described["env"], "model": {**described["model"], "value": None}})
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise RunError(f"{directory}: its manifest does not name an environment and proposer to roll out with ({exc}); "
+                       "label without rollouts") from None
+    with Agent.from_config(config, statement=graphs[0].theorem.statement) as agent:
+        return graph_value_examples(searches, env=agent.env, rollout_proposer=agent.proposer, rollouts=rollouts,
+                                    depth=depth, max_open=max_open, seed=seed)
 
 
 def write_value_examples(path: Path, examples: Sequence[ValueExample]) -> None:

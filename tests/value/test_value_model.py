@@ -273,3 +273,24 @@ def test_one_sided_calibration_labels_leave_the_temperature_at_one():
     from prover.training.value import fit_temperature
 
     assert fit_temperature(torch.tensor([0.5, 2.0, -1.0]), torch.ones(3)) == 1.0
+
+
+def test_value_data_labels_open_states_of_saved_graphs_by_rollouts_of_the_runs_own_proposer(tmp_path):
+    from click.testing import CliRunner
+
+    from prover.cli.main import cli
+
+    run = tmp_path / "run"
+    bench = CliRunner().invoke(cli, ["bench", "--dataset", "sandbox:valid", "--limit", "2", "--out", str(run),
+                                     "--save-graphs", "--max-tokens", "16"])  # small budget: open states remain
+    assert bench.exit_code == 0, bench.output
+    states = tmp_path / "states.jsonl"
+    result = CliRunner().invoke(cli, ["value-data", str(run), "--out", str(states), "--rollouts", "2", "--depth", "4",
+                                      "--max-open", "2"])
+    assert result.exit_code == 0, result.output
+    examples = read_value_examples(states)
+    rolled = [e for e in examples if e.source == "rollouts"]
+    assert rolled and all(e.label in (0.0, 1.0) for e in rolled) and f"-> {states}" in result.output
+    assert len({(e.theorem, e.state) for e in examples}) == len(examples)
+    missing = CliRunner().invoke(cli, ["value-data", str(tmp_path / "nothing"), "--out", str(states)])
+    assert missing.exit_code == 2 and len(missing.output.strip().splitlines()) == 1
