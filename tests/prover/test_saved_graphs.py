@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from prover import Agent, Budget, load_dataset
 from prover.baseline import BaselineProposer
-from prover.runs import DAMAGED_FILE, GRAPHS_FILE, load_graphs
+from prover.runs import DAMAGED_FILE, GRAPHS_FILE, RunError, load_graphs
 from propsandbox import SandboxEnvironment
 
 
@@ -36,3 +38,9 @@ def test_graphs_stream_beside_records_round_trip_and_resume_adds_no_duplicates(t
 def test_a_run_without_save_graphs_writes_none(tmp_path):
     _run(tmp_path / "run", limit=1, save_graphs=False)
     assert not (tmp_path / "run" / GRAPHS_FILE).exists()
+
+
+def test_resume_cannot_switch_graph_saving_so_a_run_has_a_graph_for_every_record(tmp_path):
+    _run(tmp_path / "run", limit=1, save_graphs=False)
+    with pytest.raises(RunError, match="run.save_graphs"):
+        _run(tmp_path / "run", limit=2, resume=True, save_graphs=True)
