@@ -31,7 +31,7 @@ from prover import runtime
 from prover.backends import build_environment, build_proposer, default_header, resolve_env_kind, theorem_from_statement
 from prover.config import ProverConfig
 from prover.data import Dataset
-from prover.runs import AttemptRecord, Run, RunStore, build_manifest
+from prover.runs import AttemptRecord, Run, RunError, RunStore, SavedGraph, build_manifest
 from search import (
     Budget,
     Policy,
@@ -63,6 +63,9 @@ class Agent:
     attempts) and the scheduling of concurrent searches; ``header`` is put before
     statements given as text.
     """
+
+    keeps_graphs = True
+    """Whether results come back with their proof graphs (what ``save_graphs`` writes)."""
 
     def __init__(
         self,
@@ -153,6 +156,7 @@ class Agent:
         out: Path | str | None = None,
         resume: bool = False,
         rerun_changed: bool = False,
+        save_graphs: bool | None = None,
         on_result: OnResult | None = None,
     ) -> Run:
         """Search every theorem ``attempts`` times concurrently, batching proposer calls.
@@ -160,12 +164,14 @@ class Agent:
         With ``out`` each record is written to that run directory as soon as its search
         finishes (exactly what ``prover bench`` writes); ``resume`` continues a run there,
         skipping finished (theorem, attempt) pairs, and ``rerun_changed`` proves again the
-        theorems whose text changed since (``prover.runs.RunStore`` has the rules). Attempt
-        ``a`` is seeded with ``search.attempt_seed(seed, a)``.
+        theorems whose text changed since (``prover.runs.RunStore`` has the rules), and
+        ``save_graphs`` (default ``config.run.save_graphs``) keeps each search's proof graph
+        there too. Attempt ``a`` is seeded with ``search.attempt_seed(seed, a)``.
         """
         dataset = self.dataset(theorems)
         return runtime.run(
-            self._run(dataset, policy, budget, attempts, seed, out, resume, on_result, rerun_changed=rerun_changed))
+            self._run(dataset, policy, budget, attempts, seed, out, resume, on_result, rerun_changed=rerun_changed,
+                      save_graphs=save_graphs))
 
     async def arun(
         self,
@@ -178,14 +184,16 @@ class Agent:
         out: Path | str | None = None,
         resume: bool = False,
         rerun_changed: bool = False,
+        save_graphs: bool | None = None,
         on_result: OnResult | None = None,
     ) -> Run:
         """``run`` for callers inside asyncio."""
         dataset = self.dataset(theorems)
         return await runtime.arun(
-            self._run(dataset, policy, budget, attempts, seed, out, resume, on_result, rerun_changed=rerun_changed))
+            self._run(dataset, policy, budget, attempts, seed, out, resume, on_result, rerun_changed=rerun_changed,
+                      save_graphs=save_graphs))
 
-    def describe(self, policy: Policy, budget: Budget, *, attempts: int, seed: int) -> dict[str, Any]:
+    def describe(self, policy: Policy, budget: Budget, *, attempts: int, seed: int, save_graphs: bool = False) -> dict[str, Any]:
         """The ``config`` a run's manifest records: the resources and the call's settings."""
         described = self.config.to_dict()
         if not self._describes_resources:
@@ -194,7 +202,7 @@ class Agent:
         described["value"] = getattr(self.value, "name", None)
         described["policy"] = {"name": policy.name, "params": policy_params(policy)}
         described["budget"] = dataclasses.asdict(budget)
-        described["run"] = {"seed": seed, "attempts": attempts}
+        described["run"] = {"seed": seed, "attempts": attempts, "save_graphs": save_graphs}
         return described
 
     def searches(self, policy: Policy, budget: Budget) -> Searches:
@@ -216,17 +224,23 @@ class Agent:
         on_result: OnResult | None,
         *,
         rerun_changed: bool = False,
+        save_graphs: bool | None = None,
     ) -> Run:
         policy = self._policy(policy)
         budget = budget or self.config.budget
         attempts = self.config.run.attempts if attempts is None else attempts
         seed = self.config.run.seed if seed is None else seed
+        save_graphs = self.config.run.save_graphs if save_graphs is None else save_graphs
+        if save_graphs and not self.keeps_graphs:
+            raise RunError(f"{type(self).__name__} results come back without their proof graphs: save graphs from a local run")
         searches = self.searches(policy, budget)
         manifest = build_manifest(
-            config=self.describe(policy, budget, attempts=attempts, seed=seed), dataset=dataset.describe(), argv=sys.argv,
+            config=self.describe(policy, budget, attempts=attempts, seed=seed, save_graphs=save_graphs),
+            dataset=dataset.describe(), argv=sys.argv,
             theorems=dataset.theorems,
         )
-        store = RunStore(Path(out), resume=resume, rerun_changed=rerun_changed) if out is not None else None
+        store = (RunStore(Path(out), resume=resume, rerun_changed=rerun_changed, save_graphs=save_graphs)
+                 if out is not None else None)
         records: list[AttemptRecord] = []
         results: list[SearchResult] = []
         if store is not None:
@@ -240,7 +254,7 @@ class Agent:
                 async for job, result in stream:
                     record = AttemptRecord.from_result(job, result, category=dataset.category(job.theorem))
                     if store is not None:
-                        store.append(record)
+                        store.append(record, SavedGraph(job.theorem, job.attempt, result.graph))
                     records.append(record)
                     results.append(result)
                     if on_result is not None:

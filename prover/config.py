@@ -145,10 +145,12 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The seed of a run and how many independent attempts each theorem gets."""
+    """The seed of a run, how many independent attempts each theorem gets, and whether a run
+    directory keeps each search's proof graph (``graphs.jsonl``: value-model training data)."""
 
     seed: int = param(0, "random seed of the run (attempt a uses search.attempt_seed(seed, a))")
     attempts: int = param(1, "independent attempts per theorem", min=1)
+    save_graphs: bool = param(False, "write each finished search's proof graph to OUT/graphs.jsonl (--save-graphs)")
 
     def __post_init__(self) -> None:
         _checked(self)

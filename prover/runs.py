@@ -11,7 +11,9 @@ accept only changes that cannot alter finished records (scheduling, more attempt
 theorems) and name the field they refuse, theorems whose text changed refused by name (or
 set aside and proved again), a full disk reported in one line with every finished record
 kept, and damaged lines of ``results.jsonl`` set aside in ``damaged.jsonl`` rather than
-blocking the run. This module alone knows the file names.
+blocking the run. With ``save_graphs`` each finished search's proof graph is appended to
+``graphs.jsonl`` right after its record (the training data of the value model), under the
+same rules. This module alone knows the file names.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any, Iterable, Mapping, TypeVar
 
 from lean_env import Theorem
 from search import SearchJob, SearchResult
+from search.graph import ProofGraph
 
 __all__ = [
     "RESULTS_SCHEMA",
@@ -45,6 +48,7 @@ __all__ = [
     "LOCK_FILE",
     "DAMAGED_FILE",
     "SUPERSEDED_FILE",
+    "GRAPHS_FILE",
     "RESUMABLE_CHANGES",
     "RunError",
     "AttemptRecord",
@@ -55,6 +59,8 @@ __all__ = [
     "build_manifest",
     "scan_results",
     "load_records",
+    "SavedGraph",
+    "load_graphs",
     "theorem_hash",
     "manifest_value",
     "pass_at_k",
@@ -66,6 +72,7 @@ MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "lock"
 DAMAGED_FILE = "damaged.jsonl"
 SUPERSEDED_FILE = "superseded.jsonl"
+GRAPHS_FILE = "graphs.jsonl"
 RESUMABLE_CHANGES = ("scheduler.*", "ray.*", "env.limits.workers", "run.attempts (more)", "dataset.count (more)")
 """Settings ``--resume`` accepts a change of: how and where searches are scheduled (a query's
 seed does not depend on batching or concurrency, and a search on a Ray worker records what
@@ -291,6 +298,83 @@ def scan_results(path: Path, record_type: type = AttemptRecord) -> ResultsScan:
 def load_records(path: Path, record_type: type[_R] = AttemptRecord) -> list[_R]:  # type: ignore[assignment]
     """The valid ``record_type`` records of a results file (see ``scan_results``)."""
     return list(scan_results(path, record_type).records)
+
+
+@dataclass(frozen=True)
+class SavedGraph:
+    """The proof graph of one finished search of ``theorem`` (its statement, header and
+    split are kept with it, so the search can be replayed), as ``graphs.jsonl`` holds it;
+    a reloaded graph has goals, edges and statuses but no live backend states."""
+
+    theorem: Theorem
+    attempt: int
+    graph: ProofGraph = field(compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.theorem.name, self.attempt)
+
+    def to_line(self) -> bytes:
+        """The ``graphs.jsonl`` line of this graph."""
+        entry = {"schema": RESULTS_SCHEMA, "theorem": self.theorem.name, "attempt": self.attempt,
+                 "header": self.theorem.header, "statement": self.theorem.statement, "split": self.theorem.split,
+                 "graph": json.loads(self.graph.to_json())}
+        return (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _scan_graphs(path: Path) -> tuple[list[tuple[tuple[str, int], dict, bytes]], list[tuple[int, str, bytes]], bool]:
+    """The lines of a graphs file that hold a graph entry (key, entry, line: the first of
+    each key), the damaged ones (number, problem, line) and whether it ends in a newline."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [], [], True
+    except OSError as exc:
+        raise RunError(f"cannot read {path}: {exc.strerror or exc}") from None
+    entries: list[tuple[tuple[str, int], dict, bytes]] = []
+    damaged: list[tuple[int, str, bytes]] = []
+    seen: set[tuple[str, int]] = set()
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            entry = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            damaged.append((number, "not JSON (torn or garbled)", raw))
+            continue
+        if not (isinstance(entry, dict) and isinstance(entry.get("theorem"), str) and isinstance(entry.get("graph"), dict)
+                and isinstance(entry.get("attempt"), int) and not isinstance(entry["attempt"], bool)):
+            damaged.append((number, "not a graph entry (theorem, attempt, graph)", raw))
+            continue
+        key = (entry["theorem"], entry["attempt"])
+        if key in seen:
+            damaged.append((number, f"duplicate graph of ({key[0]!r}, {key[1]})", raw))
+            continue
+        seen.add(key)
+        entries.append((key, entry, raw))
+    return entries, damaged, not data or data.endswith(b"\n")
+
+
+def load_graphs(directory: Path | str, *, warnings: list[str] | None = None) -> tuple[SavedGraph, ...]:
+    """The proof graphs a run saved (``prover bench --save-graphs``), in the order written;
+    lines that are not graphs (a torn last line, garbage, duplicates) are skipped and
+    described in ``warnings``. ``RunError`` when the run saved none."""
+    path = Path(directory) / GRAPHS_FILE
+    if not path.is_file():
+        raise RunError(f"{directory}: no {GRAPHS_FILE}; rerun 'prover bench' with --save-graphs to keep the search graphs")
+    entries, damaged, _ = _scan_graphs(path)
+    graphs = []
+    for (theorem, attempt), entry, _ in entries:
+        try:
+            source = Theorem(theorem, str(entry.get("statement", "")), header=str(entry.get("header", "")),
+                             split=entry.get("split"))
+            graphs.append(SavedGraph(source, attempt, ProofGraph.from_json(json.dumps(entry["graph"]))))
+        except (KeyError, TypeError, ValueError) as exc:
+            damaged.append((0, f"graph of ({theorem!r}, {attempt}) unreadable ({exc})", b""))
+    if damaged and warnings is not None:
+        shown = "; ".join(f"line {n}: {problem}" if n else problem for n, problem, _ in damaged[:3])
+        warnings.append(f"{path}: {len(damaged)} line(s) that are not graphs skipped ({shown})")
+    return tuple(graphs)
 
 
 def _replace_durably(path: Path, data: bytes) -> None:
@@ -545,14 +629,21 @@ class RunStore:
     (see ``RESUMABLE_CHANGES``); ``rerun_changed`` sets aside the records of theorems whose
     text changed, so that they are proved again. ``notices`` collects what was repaired or
     taken over, for the caller to show; ``manifest`` is the one written (a resumed run's
-    keeps its history under ``resumes``).
+    keeps its history under ``resumes``). With ``save_graphs`` ``append`` also writes each
+    search's graph to ``graphs.jsonl``; a resumed run keeps the graphs of its kept records
+    only (a torn or damaged line goes to ``damaged.jsonl``, a superseded theorem's graph
+    is dropped), so no (theorem, attempt) has two.
     """
 
     def __init__(self, directory: Path, *, resume: bool, rerun_changed: bool = False,
-                 record_type: type = AttemptRecord):
+                 record_type: type = AttemptRecord, save_graphs: bool = False):
         self.directory = Path(directory)
         self.results_path = self.directory / RESULTS_FILE
         self.manifest_path = self.directory / MANIFEST_FILE
+        self.graphs_path = self.directory / GRAPHS_FILE
+        self._save_graphs = save_graphs
+        self._graphs = None
+        self._graphs_size = 0
         self._resume = resume
         self._rerun_changed = rerun_changed
         self._lock = _RunLock(self.directory)
@@ -602,10 +693,29 @@ class RunStore:
                 self._set_aside(scan, superseded)
             self._file = open(self.results_path, "ab")
             self._size = self._file.tell()
+            self.records = [record for record in scan.records if record.key[0] not in superseded]
+            if self._save_graphs:
+                self._tidy_graphs({record.key for record in self.records})
+                self._graphs = open(self.graphs_path, "ab")
+                self._graphs_size = self._graphs.tell()
         except OSError as exc:
             raise RunError(f"cannot write run directory {self.directory}: {exc.strerror or exc}") from None
-        self.records = [record for record in scan.records if record.key[0] not in superseded]
         self.manifest = manifest
+
+    def _tidy_graphs(self, kept: set[tuple[str, int]]) -> None:
+        """Keep in ``graphs.jsonl`` only one graph per kept record: damaged lines go to
+        ``damaged.jsonl``, graphs of records not kept (superseded) are dropped."""
+        entries, damaged, terminated = _scan_graphs(self.graphs_path)
+        keep = [raw for key, _, raw in entries if key in kept]
+        if not damaged and terminated and len(keep) == len(entries):
+            return
+        if damaged:
+            lines = (json.dumps({"file": GRAPHS_FILE, "line": number, "problem": problem,
+                                 "text": raw.decode("utf-8", "replace")}, ensure_ascii=False) + "\n"
+                     for number, problem, raw in damaged)
+            _append_durably(self.directory / DAMAGED_FILE, "".join(lines).encode("utf-8"))
+            self.notices.append(f"{self.graphs_path}: {len(damaged)} line(s) that are not graphs moved to {DAMAGED_FILE}")
+        _replace_durably(self.graphs_path, b"".join(raw + b"\n" for raw in keep))
 
     def _set_aside(self, scan: ResultsScan, superseded: set[str]) -> None:
         """Move damaged lines to ``damaged.jsonl`` and the records of ``superseded`` theorems to
@@ -623,9 +733,10 @@ class RunStore:
         kept = (line + b"\n" for record, line in zip(scan.records, scan.lines) if record.key[0] not in superseded)
         _replace_durably(self.results_path, b"".join(kept))
 
-    def append(self, record: AttemptRecord | CheckRecord) -> None:
-        """Write one record and force it to disk before returning. A failed write (a full
-        disk) is rolled back to the last complete record and raises ``RunError``."""
+    def append(self, record: AttemptRecord | CheckRecord, graph: SavedGraph | None = None) -> None:
+        """Write one record (then, when graphs are saved, its search's ``graph``) and force
+        it to disk before returning. A failed write (a full disk) is rolled back to the last
+        complete record (and graph) and raises ``RunError``."""
         if self._file is None:
             raise RunError(f"{self.directory}: the run store is not open")
         data = (record.to_json() + "\n").encode("utf-8")
@@ -639,6 +750,25 @@ class RunStore:
                            "results written before are kept, continue with --resume once there is room") from None
         self._size += len(data)
         self.records.append(record)
+        if self._graphs is not None and graph is not None:
+            self._append_graph(graph)
+
+    def _append_graph(self, graph: SavedGraph) -> None:
+        data = graph.to_line()
+        try:
+            self._graphs.write(data)
+            self._graphs.flush()
+            os.fsync(self._graphs.fileno())
+        except OSError as exc:
+            handle, self._graphs = self._graphs, None
+            for undo in (handle.close, lambda: os.truncate(self.graphs_path, self._graphs_size)):
+                try:
+                    undo()
+                except OSError:
+                    pass
+            raise RunError(f"cannot write {self.graphs_path}: {exc.strerror or exc}; the {len(self.records)} results "
+                           f"are kept (the last without its graph), continue with --resume once there is room") from None
+        self._graphs_size += len(data)
 
     def _abandon(self) -> None:
         """Close the results file after a failed write and cut it back to the last complete record."""
@@ -654,10 +784,11 @@ class RunStore:
 
     def close(self) -> None:
         """Close the results file and release the lock."""
-        handle, self._file = self._file, None
+        handles, self._file, self._graphs = (self._file, self._graphs), None, None
         try:
-            if handle is not None:
-                handle.close()
+            for handle in handles:
+                if handle is not None:
+                    handle.close()
         finally:
             self._lock.release()
 

@@ -2,7 +2,8 @@
 
 Results are appended to ``OUT/results.jsonl`` one record per (theorem, attempt) as soon
 as each search finishes (``Agent.run`` with ``out``); ``--resume`` skips what is already
-there, and Ctrl-C stops cleanly without losing finished records.
+there, and Ctrl-C stops cleanly without losing finished records. ``--save-graphs`` also
+keeps each search's proof graph (``OUT/graphs.jsonl``), the value model's training data.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ __all__ = ["command", "summary_line"]
 @click.option("--rerun-changed", is_flag=True,
               help="With --resume: prove again the theorems whose statement changed since the run (their old "
                    "records are moved to superseded.jsonl) instead of refusing.")
+@click.option("--save-graphs", is_flag=True,
+              help="Also write each finished search's proof graph to OUT/graphs.jsonl (training data for "
+                   "'prover train --task value --data OUT'; not with --ray).")
 @click.option("--attempts", type=int, default=None, help="Repeated attempts per theorem, each with its own seed.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N theorems.")
 @click.option("--concurrency", type=int, default=None, help="Searches running at once.")
@@ -43,10 +47,11 @@ __all__ = ["command", "summary_line"]
                    "local one. Actors and resources: [ray] in --config, docs/ray.md.")
 @search_options
 @user_errors
-def command(dataset, minif2f_path, out, resume, rerun_changed, attempts, limit, concurrency, on_bad_line,
+def command(dataset, minif2f_path, out, resume, rerun_changed, save_graphs, attempts, limit, concurrency, on_bad_line,
             ray_address, **options) -> None:
     """Run a dataset in batch with crash-safe, resumable results."""
-    config = config_from_options(options, **{"run.attempts": attempts, "scheduler.max_concurrent": concurrency,
+    config = config_from_options(options, **{"run.attempts": attempts, "run.save_graphs": save_graphs or None,
+                                             "scheduler.max_concurrent": concurrency,
                                              "ray.enabled": ray_address is not None or None, "ray.address": ray_address or None})
     skipped: list[str] = []
     data = load_dataset(dataset, minif2f_path=minif2f_path, on_bad_line=on_bad_line, skipped=skipped).limit(limit)
@@ -56,6 +61,8 @@ def command(dataset, minif2f_path, out, resume, rerun_changed, attempts, limit, 
         raise InputError(f"dataset {dataset!r} has no theorems")
     if rerun_changed and not resume:
         raise InputError("--rerun-changed needs --resume")
+    if config.run.save_graphs and config.ray.enabled:
+        raise InputError("--save-graphs needs the searches' graphs here, and a Ray run's stay on its workers: run without --ray")
     previous = RunStore(out, resume=resume).records  # refuses a used or busy --out before anything is built
     total = len(data.theorems) * config.run.attempts - len(previous)
     columns = (TextColumn("[bold]{task.fields[proved]} proved"), BarColumn(), MofNCompleteColumn(),

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("prover.cli.calibrate", "Measure strategies on a validation set; write a compute-optimal strategy table."),
     "policies": ("prover.cli.policies", "List the search policies and their parameters."),
     "train": ("prover.cli.train", "Train a tactic model (CE or the confidence-limited DCO loss)."),
+    "value-data": ("prover.cli.value_data", "Label the states of saved search graphs for value-model training."),
     "data": ("prover.cli.data", "Download and inspect datasets (MiniF2F, sandbox sets)."),
     "setup": ("prover.cli.setup", "Install or locate Lean, Mathlib and the REPL."),
 }

@@ -48,7 +48,8 @@ def _training_length(ctx: click.Context, param: click.Parameter, value: object) 
 @click.option("--size", help="Shape of a from-scratch model (tiny, small, 100m).")
 @click.option("--format", "fmt", help="Prompt format (sandbox, reprover, bfs-prover, internlm-stepprover, deepseek-prover-v1.5, ...).")
 @click.option("--task", help="Training task: tactic, or value (a state-value classifier; --data a JSONL of labelled "
-                               "states or sandbox:<split>, searched and labelled first).")
+                               "states, a 'prover bench --save-graphs' run directory, or sandbox:<split>, searched "
+                               "and labelled first).")
 @click.option("--data", "source", help="sandbox:<split> (the dataset syntax of bench), a LeanDojo .json or a whole-proof .jsonl file.")
 @click.option("--eval-data", help="Held-out data (same syntax) evaluated every --eval-steps; turns evaluation on.")
 @click.option("--loss", type=click.Choice(_LOSSES), help="Training loss.")

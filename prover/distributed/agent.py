@@ -182,6 +182,8 @@ class RayAgent(Agent):
     ``proposer`` and ``value`` here only name them (``ModelInfo``); ``env`` is ``None``.
     """
 
+    keeps_graphs = False
+
     def __init__(self, cluster: RayCluster, *, config: ProverConfig, header: str = ""):
         super().__init__(env=None, proposer=cluster.proposer, value=cluster.value, config=config,  # type: ignore[arg-type]
                          header=header)

@@ -5,8 +5,9 @@ probability that a proof state can still be proved.
 It implements ``search.ValueModel``: ``evaluate`` scores a whole batch of states in one
 forward pass, so the scheduler's ``BatchingEvaluate`` merges the states of many searches
 into one call, as it does for the proposer. The directory format is Hugging Face's (plus
-``prover_config.json`` with ``task = "value"``), so any causal LM checkpoint either
-generation backend loads can be given a scalar head and fine-tuned into one.
+``prover_config.json`` with ``task = "value"`` and the fitted ``temperature`` of temperature
+scaling, Guo et al. 2017: probabilities are ``sigmoid(logit / temperature)``), so any causal
+LM checkpoint either generation backend loads can be given a scalar head and fine-tuned into one.
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ def build_value_model(config: ScratchModelConfig, tokenizer: PreTrainedTokenizer
 class TransformersValue:
     """``search.ValueModel`` over a one-logit sequence classifier: states are encoded with
     ``value_text``, truncated to their last ``max_tokens`` tokens, scored in batches of at
-    most ``batch_rows``."""
+    most ``batch_rows``; the logit is divided by ``temperature`` before the sigmoid."""
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, name: str = "value",
-                 max_tokens: int = 512, batch_rows: int = 64):
+                 max_tokens: int = 512, batch_rows: int = 64, temperature: float = 1.0):
         if model.config.num_labels != 1:
             raise ModelLoadError(f"a value model has one output, this one has {model.config.num_labels}")
         self.model = model.eval()
@@ -60,6 +61,7 @@ class TransformersValue:
         self.name = name
         self.max_tokens = max_tokens
         self.batch_rows = batch_rows
+        self.temperature = temperature
 
     @torch.no_grad()
     def evaluate(self, states: Sequence[ProofState]) -> list[float]:
@@ -71,12 +73,15 @@ class TransformersValue:
         return out
 
     @torch.no_grad()
-    def probabilities(self, texts: Sequence[str]) -> list[float]:
-        """Sigmoid of the model's logit for each text (one padded forward pass)."""
+    def logits(self, texts: Sequence[str]) -> torch.Tensor:
+        """The model's raw logit for each text (one padded forward pass), as float32 on the CPU."""
         self.tokenizer.truncation_side = "left"
         batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
-        logits = self.model(**batch.to(self.model.device)).logits[:, 0]
-        return torch.sigmoid(logits.float()).tolist()
+        return self.model(**batch.to(self.model.device)).logits[:, 0].float().cpu()
+
+    def probabilities(self, texts: Sequence[str]) -> list[float]:
+        """``sigmoid(logit / temperature)`` for each text."""
+        return torch.sigmoid(self.logits(texts).double() / self.temperature).tolist()
 
 
 def load_value_model(path: str | Path, *, device: str = "cpu", batch_rows: int = 64) -> TransformersValue:
@@ -87,6 +92,10 @@ def load_value_model(path: str | Path, *, device: str = "cpu", batch_rows: int =
         raise ModelLoadError(f"no value model directory at {directory}")
     if read_prover_config(directory).get("task") != VALUE_TASK:
         raise ModelLoadError(f"{directory} is not a value model (its prover_config.json has no task = 'value')")
+    temperature = read_prover_config(directory).get("temperature", 1.0)
+    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature > 0:
+        raise ModelLoadError(f"{directory}: prover_config.json temperature must be a positive number, got {temperature!r}")
     model = AutoModelForSequenceClassification.from_pretrained(directory).to(device)
     tokenizer = AutoTokenizer.from_pretrained(directory)
-    return TransformersValue(model, tokenizer, name=f"value:{directory.name}", batch_rows=batch_rows)
+    return TransformersValue(model, tokenizer, name=f"value:{directory.name}", batch_rows=batch_rows,
+                             temperature=float(temperature))

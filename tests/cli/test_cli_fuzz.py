@@ -214,8 +214,16 @@ def _bench(files):
                                                                          "lean-dataset", "bytes", "empty", "directory")),
              "--minif2f-path": paths(files), "--out": paths(files, "run", "damaged-run", "directory", "bytes"),
              "--resume": None, "--rerun-changed": None, "--attempts": ints(-1, 2), "--limit": ints(-1, 2),
-             "--concurrency": ints(-1, 3), "--on-bad-line": choices("stop", "skip"), "--ray": BAD_RAY_ADDRESSES}
+             "--concurrency": ints(-1, 3), "--on-bad-line": choices("stop", "skip"), "--ray": BAD_RAY_ADDRESSES,
+             "--save-graphs": None}
     return st.tuples(fresh(files), options(table)).map(lambda parts: ["--out", parts[0], *parts[1]])
+
+
+def _value_data(files):
+    runs = st.lists(paths(files, "run", "damaged-run", "directory", "missing", "bytes"), min_size=1, max_size=2)
+    table = {"--out": st.one_of(fresh(files), paths(files, "directory", "bytes")), "--rollouts": ints(-1, 2),
+             "--max-open": ints(-1, 2), "--depth": ints(-1, 3), "--seed": ints(-1, 2)}
+    return st.tuples(runs, options(table)).map(lambda parts: parts[0] + parts[1])
 
 
 def _calibrate(files):
@@ -301,6 +309,7 @@ COMMANDS: dict[str, Command] = {
     "calibrate": Command(("calibrate",), _calibrate, ("--dataset", "sandbox:valid", "--limit", "2", "--budgets", "8,16",
                                                       "--timeout", "3"), examples=10),
     "check": Command(("check",), _check, examples=20),
+    "value-data": Command(("value-data",), _value_data, examples=10),
     "policies": Command(("policies",), _policies, examples=10),
     "train": Command(("train",), _train, ("--preset", "sandbox-small", "--size", "tiny", "--data", "sandbox:valid",
                                           "--no-progress"), examples=8),

@@ -171,3 +171,126 @@ def test_prover_train_task_value_trains_a_value_model_on_the_trainer_stack(tmp_p
     lora = CliRunner().invoke(cli, ["train", "--task", "value", "--data", str(data), "--lora-r", "4",
                                     "--model", str(out), "--output-dir", str(tmp_path / "x"), "--no-progress"])
     assert lora.exit_code == 2 and "not supported" in lora.output
+
+
+def test_bench_graphs_train_a_value_model_that_prove_loads(tmp_path):
+    """End to end: bench --save-graphs on sandbox:valid, train --task value --data RUN, prove --value."""
+    from click.testing import CliRunner
+
+    from prover.cli.main import cli
+    from prover.runs import GRAPHS_FILE, load_graphs
+    from prover.training.value import run_value_examples
+
+    run = tmp_path / "run"
+    bench = CliRunner().invoke(cli, ["bench", "--dataset", "sandbox:valid", "--limit", "3", "--out", str(run),
+                                     "--save-graphs", "--max-expansions", "20"])
+    assert bench.exit_code == 0, bench.output
+    assert len((run / GRAPHS_FILE).read_text().splitlines()) == 3
+    examples = run_value_examples(run)
+    assert "proof" in {e.source for e in examples} <= {"proof", "dead"}
+    assert len({(e.theorem, e.state) for e in examples}) == len(examples)
+    assert {e.theorem for e in examples} <= {g.theorem.name for g in load_graphs(run)}
+    out = tmp_path / "value"
+    train = CliRunner().invoke(cli, ["train", "--task", "value", "--data", str(run), "--eval-data", str(run),
+                                     "--size", "tiny", "--max-steps", "2", "--batch-size", "4", "--device", "cpu",
+                                     "--output-dir", str(out), "--no-progress"])
+    assert train.exit_code == 0, train.output
+    prove = CliRunner().invoke(cli, ["prove", "theorem t (p q : Prop) : p ∧ q → q ∧ p := by", "--value", str(out)])
+    assert prove.exit_code == 0, prove.output
+
+
+def test_a_run_without_graphs_or_on_a_test_split_is_refused_as_value_data(tmp_path):
+    from click.testing import CliRunner
+
+    from prover.cli.main import cli
+
+    def train(run):
+        return CliRunner().invoke(cli, ["train", "--task", "value", "--data", str(run), "--size", "tiny",
+                                        "--max-steps", "1", "--output-dir", str(tmp_path / "v"), "--no-progress"])
+
+    for name, split, flags in (("plain", "valid", []), ("test", "test", ["--save-graphs"])):
+        bench = CliRunner().invoke(cli, ["bench", "--dataset", f"sandbox:{split}", "--limit", "1", "--out",
+                                         str(tmp_path / name), "--max-expansions", "5", *flags])
+        assert bench.exit_code == 0, bench.output
+    plain, test = train(tmp_path / "plain"), train(tmp_path / "test")
+    assert plain.exit_code == 2 and "--save-graphs" in plain.output and len(plain.output.strip().splitlines()) == 1
+    assert test.exit_code == 2 and "test split" in test.output and len(test.output.strip().splitlines()) == 1
+
+
+def test_temperature_scaling_cools_an_overconfident_model_without_changing_its_ranking():
+    import torch
+
+    from prover.training.value import fit_temperature
+
+    gen = torch.Generator().manual_seed(0)
+    truth = torch.rand(400, generator=gen) * 0.8 + 0.1  # true probabilities in [0.1, 0.9]
+    labels = torch.bernoulli(truth, generator=gen)
+    logits = 4.0 * torch.logit(truth)  # four times too sure
+    t = fit_temperature(logits, labels)
+    assert 2.5 < t < 6.0
+
+    def log_loss(scale):
+        return float(torch.nn.functional.binary_cross_entropy_with_logits(logits / scale, labels))
+
+    assert log_loss(t) < log_loss(1.0)
+
+
+def test_the_fitted_temperature_is_saved_applied_and_leaves_auc_alone(tmp_path):
+    import json
+
+    from prover.training.value import split_by_theorem
+
+    examples = _separable(12) + [ValueExample(f"p : Prop\nh{i} : p\n⊢ p", 0.0, "dead", f"n{i}") for i in range(4)]
+    kept, held = split_by_theorem(examples, 0.25, seed=0)
+    assert held and not {e.theorem for e in kept} & {e.theorem for e in held}
+    train_value_model(examples, tmp_path / "value", size="tiny", max_steps=40, batch_size=16, lr=3e-3)
+    config = json.loads((tmp_path / "value" / "prover_config.json").read_text())
+    loaded = load_value_model(tmp_path / "value")
+    assert loaded.temperature == config["temperature"] > 0 and loaded.temperature != 1.0
+    raw = TransformersValue(loaded.model, loaded.tokenizer)
+    calibrated, plain = evaluate_value(loaded, examples), evaluate_value(raw, examples)
+    assert calibrated.auc == pytest.approx(plain.auc), loaded.temperature
+    assert 0 <= calibrated.ece <= 1
+    del config["temperature"]  # a directory saved before temperature scaling
+    (tmp_path / "value" / "prover_config.json").write_text(json.dumps(config))
+    assert load_value_model(tmp_path / "value").temperature == 1.0
+
+
+def test_ece_is_the_weighted_gap_of_the_reliability_curve():
+    class Fixed:
+        def probabilities(self, texts):
+            return [0.9 if "good" in t else 0.1 for t in texts]
+
+    examples = [ValueExample(f"good {i}", float(i < 6), "proof", "t") for i in range(10)]
+    examples += [ValueExample(f"bad {i}", 0.0, "dead", "t") for i in range(10)]
+    report = evaluate_value(Fixed(), examples)
+    assert report.ece == pytest.approx((10 * abs(0.9 - 0.6) + 10 * 0.1) / 20)
+
+
+def test_one_sided_calibration_labels_leave_the_temperature_at_one():
+    import torch
+
+    from prover.training.value import fit_temperature
+
+    assert fit_temperature(torch.tensor([0.5, 2.0, -1.0]), torch.ones(3)) == 1.0
+
+
+def test_value_data_labels_open_states_of_saved_graphs_by_rollouts_of_the_runs_own_proposer(tmp_path):
+    from click.testing import CliRunner
+
+    from prover.cli.main import cli
+
+    run = tmp_path / "run"
+    bench = CliRunner().invoke(cli, ["bench", "--dataset", "sandbox:valid", "--limit", "2", "--out", str(run),
+                                     "--save-graphs", "--max-tokens", "16"])  # small budget: open states remain
+    assert bench.exit_code == 0, bench.output
+    states = tmp_path / "states.jsonl"
+    result = CliRunner().invoke(cli, ["value-data", str(run), "--out", str(states), "--rollouts", "2", "--depth", "4",
+                                      "--max-open", "2"])
+    assert result.exit_code == 0, result.output
+    examples = read_value_examples(states)
+    rolled = [e for e in examples if e.source == "rollouts"]
+    assert rolled and all(e.label in (0.0, 1.0) for e in rolled) and f"-> {states}" in result.output
+    assert len({(e.theorem, e.state) for e in examples}) == len(examples)
+    missing = CliRunner().invoke(cli, ["value-data", str(tmp_path / "nothing"), "--out", str(states)])
+    assert missing.exit_code == 2 and len(missing.output.strip().splitlines()) == 1
