@@ -175,6 +175,7 @@ def _base_section(base: Mapping[str, Any] | None, plan: Plan) -> list[str]:
              f"`sandbox-small` preset ({plan.base_steps} steps, {base['train_seconds']:.0f} s of training here). "
              "`xF` samples F·k rows per expansion and keeps the k most likely distinct tactics; samples counts the "
              "candidates requested (k per expansion), model rows = F × samples.", "",
+             *([f"> Provenance of the cached base model: {base['provenance']}", ""] if base.get("provenance") else []),
              "| proposer | env-call budget | proved | env calls / search | samples / search | seconds |",
              "|---|---|---|---|---|---|"]
     for row in base["rows"].values():

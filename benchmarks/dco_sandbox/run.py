@@ -191,8 +191,9 @@ def stage_base(plan: Plan, work: Path) -> dict[str, Any]:
                 return {**row, "seconds": time.perf_counter() - started}
 
             rows[key] = {"proposer": name, "env_budget": calls, **_cached(path, compute)}
-    train_seconds = json.loads((directory / "train.json").read_text())["seconds"]
-    return {"rows": rows, "train_seconds": train_seconds, "theorems": len(valid.theorems)}
+    trained = json.loads((directory / "train.json").read_text())
+    return {"rows": rows, "train_seconds": trained["seconds"], "theorems": len(valid.theorems),
+            "provenance": trained.get("provenance")}
 
 
 def parse_plan(argv: list[str] | None = None) -> tuple[Plan, argparse.Namespace]:
