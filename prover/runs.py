@@ -619,6 +619,33 @@ class _RunLock:
 # ---------------------------------------------------------------------------- the store
 
 
+class _LineLog:
+    """A file appended to by whole lines, each forced to disk before ``append`` returns; a
+    failed write closes it, cuts it back to its last whole line and raises the ``OSError``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._handle = open(path, "ab")
+        self._size = self._handle.tell()
+
+    def append(self, data: bytes) -> None:
+        try:
+            self._handle.write(data)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError:
+            for undo in (self._handle.close, lambda: os.truncate(self.path, self._size)):
+                try:
+                    undo()
+                except OSError:
+                    pass
+            raise
+        self._size += len(data)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 class RunStore:
     """A run directory: checks or writes the manifest, appends records durably, and knows
     which records are already finished (by ``key``: (theorem, attempt), or (name, index)
@@ -642,13 +669,11 @@ class RunStore:
         self.manifest_path = self.directory / MANIFEST_FILE
         self.graphs_path = self.directory / GRAPHS_FILE
         self._save_graphs = save_graphs
-        self._graphs = None
-        self._graphs_size = 0
+        self._graphs: _LineLog | None = None
         self._resume = resume
         self._rerun_changed = rerun_changed
         self._lock = _RunLock(self.directory)
-        self._file = None
-        self._size = 0
+        self._results: _LineLog | None = None
         self._record_type = record_type
         self.records: list = []
         self.notices: list[str] = []
@@ -691,13 +716,11 @@ class RunStore:
             _replace_durably(self.manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
             if superseded or not scan.clean:
                 self._set_aside(scan, superseded)
-            self._file = open(self.results_path, "ab")
-            self._size = self._file.tell()
+            self._results = _LineLog(self.results_path)
             self.records = [record for record in scan.records if record.key[0] not in superseded]
             if self._save_graphs:
                 self._tidy_graphs({record.key for record in self.records})
-                self._graphs = open(self.graphs_path, "ab")
-                self._graphs_size = self._graphs.tell()
+                self._graphs = _LineLog(self.graphs_path)
         except OSError as exc:
             raise RunError(f"cannot write run directory {self.directory}: {exc.strerror or exc}") from None
         self.manifest = manifest
@@ -737,58 +760,30 @@ class RunStore:
         """Write one record (then, when graphs are saved, its search's ``graph``) and force
         it to disk before returning. A failed write (a full disk) is rolled back to the last
         complete record (and graph) and raises ``RunError``."""
-        if self._file is None:
+        if self._results is None:
             raise RunError(f"{self.directory}: the run store is not open")
-        data = (record.to_json() + "\n").encode("utf-8")
         try:
-            self._file.write(data)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            self._results.append((record.to_json() + "\n").encode("utf-8"))
         except OSError as exc:
-            self._abandon()
+            self._results = None
             raise RunError(f"cannot write {self.results_path}: {exc.strerror or exc}; the {len(self.records)} "
                            "results written before are kept, continue with --resume once there is room") from None
-        self._size += len(data)
         self.records.append(record)
         if self._graphs is not None and graph is not None:
-            self._append_graph(graph)
-
-    def _append_graph(self, graph: SavedGraph) -> None:
-        data = graph.to_line()
-        try:
-            self._graphs.write(data)
-            self._graphs.flush()
-            os.fsync(self._graphs.fileno())
-        except OSError as exc:
-            handle, self._graphs = self._graphs, None
-            for undo in (handle.close, lambda: os.truncate(self.graphs_path, self._graphs_size)):
-                try:
-                    undo()
-                except OSError:
-                    pass
-            raise RunError(f"cannot write {self.graphs_path}: {exc.strerror or exc}; the {len(self.records)} results "
-                           f"are kept (the last without its graph), continue with --resume once there is room") from None
-        self._graphs_size += len(data)
-
-    def _abandon(self) -> None:
-        """Close the results file after a failed write and cut it back to the last complete record."""
-        handle, self._file = self._file, None
-        try:
-            handle.close()
-        except OSError:
-            pass
-        try:
-            os.truncate(self.results_path, self._size)
-        except OSError:
-            pass
+            try:
+                self._graphs.append(graph.to_line())
+            except OSError as exc:
+                self._graphs = None
+                raise RunError(f"cannot write {self.graphs_path}: {exc.strerror or exc}; the {len(self.records)} results "
+                               "are kept (the last without its graph), continue with --resume once there is room") from None
 
     def close(self) -> None:
         """Close the results file and release the lock."""
-        handles, self._file, self._graphs = (self._file, self._graphs), None, None
+        logs, self._results, self._graphs = (self._results, self._graphs), None, None
         try:
-            for handle in handles:
-                if handle is not None:
-                    handle.close()
+            for log in logs:
+                if log is not None:
+                    log.close()
         finally:
             self._lock.release()
 
