@@ -23,6 +23,7 @@ __all__ = [
     "StepExample",
     "ProofTrace",
     "TestSplitRefused",
+    "refuse_test_split",
     "trace_from_records",
     "load_leandojo",
     "load_whole_proofs",
@@ -52,7 +53,8 @@ class ProofTrace:
     steps: tuple[StepExample, ...]
 
 
-def _refuse_test(split: str | None, where: str) -> None:
+def refuse_test_split(split: str | None, where: str) -> None:
+    """Raise ``TestSplitRefused`` when ``split`` names a test split (the one rule for every training source)."""
     if split is not None and split.strip().lower() == "test":
         raise TestSplitRefused(f"{where}: refusing to train on a test split")
 
@@ -67,7 +69,7 @@ def _field(record: Any, name: str) -> str:
 def trace_from_records(theorem: Theorem, records: Iterable[Any]) -> ProofTrace:
     """A trace from step records in proof order: objects with ``state_before``, ``tactic`` and
     ``state_after`` attributes (``lean_env.repl.extract.StepRecord``) or dicts with those keys."""
-    _refuse_test(theorem.split, theorem.name)
+    refuse_test_split(theorem.split, theorem.name)
     steps: list[StepExample] = []
     for record in records:
         _field(record, "state_after")
@@ -81,7 +83,7 @@ def load_leandojo(path: str | Path) -> tuple[ProofTrace, ...]:
     """Traced theorems in the LeanDojo Benchmark 4 layout: a JSON list (or JSONL) of
     ``{full_name, theorem_statement?, traced_tactics: [{tactic, state_before, state_after}]}``."""
     path = Path(path)
-    _refuse_test(path.stem, str(path))
+    refuse_test_split(path.stem, str(path))
     if path.suffix == ".jsonl":
         items = [record for _, record in read_jsonl(path)]
     else:
@@ -122,7 +124,7 @@ def load_whole_proofs(path: str | Path, *, minif2f_catalogue: Path | None = None
             name, statement, proof = record["name"], record["formal_statement"], record["proof"]
         except KeyError as exc:
             raise DatasetError(f"{where}: missing field {exc.args[0]!r}") from None
-        _refuse_test(record.get("split"), where)
+        refuse_test_split(record.get("split"), where)
         if name in test_names:
             raise TestSplitRefused(f"{where}: {name} is a MiniF2F test theorem; refusing to train on it")
         theorem = Theorem(name=name, statement=statement, header=record.get("header", ""), split=record.get("split"))
@@ -148,7 +150,7 @@ def sandbox_traces(split: str) -> tuple[ProofTrace, ...]:
     """Traces of a sandbox split's reference proofs, replayed through ``SandboxEnvironment``."""
     from propsandbox import SandboxEnvironment, load_split, split_names
 
-    _refuse_test(split, f"sandbox split {split!r}")
+    refuse_test_split(split, f"sandbox split {split!r}")
     if split not in split_names():
         raise DatasetError(f"unknown sandbox split {split!r}; choose from {', '.join(split_names())}")
 

@@ -189,17 +189,16 @@ def run_value_examples(directory: str | Path, *, rollouts: int = 0, depth: int =
     (rebuilt from its manifest), else open states left out. A run on a test split raises
     ``TestSplitRefused``; one without graphs ``RunError``."""
     from prover.runs import Run, RunError, load_graphs
-    from prover.training.data import TestSplitRefused
+    from prover.training.data import refuse_test_split
 
     run = Run.load(directory)
     spec = manifest_value(run.manifest, "dataset.name")
-    splits = {record.split for record in run.records} | {spec.rsplit(":", 1)[-1] if isinstance(spec, str) and ":" in spec else None}
-    if any(isinstance(split, str) and split.strip().lower() == "test" for split in splits):
-        raise TestSplitRefused(f"{directory}: a run on a test split would leak the held-out theorems into the value model")
+    where = f"{directory} (a test split would leak the held-out theorems into the value model)"
+    for split in {record.split for record in run.records} | {spec.rsplit(":", 1)[-1] if isinstance(spec, str) and ":" in spec else None}:
+        refuse_test_split(split, where)
     graphs = load_graphs(directory, warnings=warnings)
     for saved in graphs:
-        if (saved.theorem.split or "").strip().lower() == "test":
-            raise TestSplitRefused(f"{directory}: {saved.theorem.name} is a test-split theorem; refusing to train on it")
+        refuse_test_split(saved.theorem.split, where)
     searches = [(saved.theorem, saved.graph) for saved in graphs]
     if rollouts < 1 or not graphs:
         return graph_value_examples(searches)
