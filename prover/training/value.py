@@ -298,8 +298,9 @@ class ValueTrainer(Trainer):
         if self.calibration:
             model = self.accelerator.unwrap_model(self.model)
             scorer = TransformersValue(model, self.processing_class, max_tokens=self.args.max_prompt_tokens)
-            logits = torch.cat([scorer.logits([e.state for e in self.calibration[i:i + 64]])
-                                for i in range(0, len(self.calibration), 64)])
+            step = scorer.batch_rows
+            logits = torch.cat([scorer.logits([e.state for e in self.calibration[i:i + step]])
+                                for i in range(0, len(self.calibration), step)])
             self.temperature = fit_temperature(logits, torch.tensor([e.label for e in self.calibration]))
             model.train()
         return output
