@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from math import comb
 from pathlib import Path
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from lean_env import Theorem
 from search import SearchJob, SearchResult
@@ -81,6 +81,7 @@ finished record) and growing the run. Any other change is refused."""
 
 _STATUSES = ("proved", "failed", "budget", "error")
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 
 class RunError(ValueError):
@@ -257,26 +258,26 @@ class ResultsScan:
         return f"{path}: {len(self.damaged)} line(s) that are not records skipped ({shown}{more})"
 
 
-def scan_results(path: Path, record_type: type = AttemptRecord) -> ResultsScan:
-    """Read a results file of ``record_type`` records (``AttemptRecord`` or ``CheckRecord``),
-    tolerating damage: a line that is not a valid record is listed in ``damaged`` instead
-    of stopping the read. Records of another schema version raise ``RunError``; so does a
-    file that cannot be read."""
+def _scan_lines(path: Path, parse: Callable[[Any, str], tuple[tuple[str, int], _T]]
+                ) -> tuple[list[tuple[tuple[str, int], _T, bytes]], list[tuple[int, str, bytes]], bool]:
+    """The JSON lines of ``path`` that ``parse`` (entry, "path:line") turns into a keyed item,
+    as (key, item, line) for the first line of each key; the damaged ones as (number, problem,
+    line), ``parse`` rejecting a line with ``ValueError``; and whether the file ends in a
+    newline. ``RunError`` from ``parse`` or an unreadable file stops the scan."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        return ResultsScan()
+        return [], [], True
     except OSError as exc:
         raise RunError(f"cannot read {path}: {exc.strerror or exc}") from None
-    records: list[Any] = []
-    lines: list[bytes] = []
+    items: list[tuple[tuple[str, int], _T, bytes]] = []
     damaged: list[tuple[int, str, bytes]] = []
     seen: dict[tuple[str, int], int] = {}
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
         try:
-            record = record_type.from_dict(json.loads(raw.decode("utf-8")), f"{path}:{number}")
+            key, item = parse(json.loads(raw.decode("utf-8")), f"{path}:{number}")
         except UnicodeDecodeError:
             damaged.append((number, "not UTF-8 text", raw))
             continue
@@ -286,13 +287,27 @@ def scan_results(path: Path, record_type: type = AttemptRecord) -> ResultsScan:
             problem = "not JSON (torn or garbled)" if isinstance(exc, json.JSONDecodeError) else str(exc)
             damaged.append((number, problem, raw))
             continue
-        if record.key in seen:
-            damaged.append((number, f"duplicate of line {seen[record.key]} ({record.key[0]!r}, {record.key[1]})", raw))
+        if key in seen:
+            damaged.append((number, f"duplicate of line {seen[key]} ({key[0]!r}, {key[1]})", raw))
             continue
-        seen[record.key] = number
-        records.append(record)
-        lines.append(raw)
-    return ResultsScan(tuple(records), tuple(lines), tuple(damaged), terminated=not data or data.endswith(b"\n"))
+        seen[key] = number
+        items.append((key, item, raw))
+    return items, damaged, not data or data.endswith(b"\n")
+
+
+def scan_results(path: Path, record_type: type = AttemptRecord) -> ResultsScan:
+    """Read a results file of ``record_type`` records (``AttemptRecord`` or ``CheckRecord``),
+    tolerating damage: a line that is not a valid record is listed in ``damaged`` instead
+    of stopping the read. Records of another schema version raise ``RunError``; so does a
+    file that cannot be read."""
+
+    def parse(entry: Any, where: str) -> tuple[tuple[str, int], Any]:
+        record = record_type.from_dict(entry, where)
+        return record.key, record
+
+    items, damaged, terminated = _scan_lines(path, parse)
+    return ResultsScan(tuple(record for _, record, _ in items), tuple(raw for _, _, raw in items), tuple(damaged),
+                       terminated=terminated)
 
 
 def load_records(path: Path, record_type: type[_R] = AttemptRecord) -> list[_R]:  # type: ignore[assignment]
@@ -322,37 +337,12 @@ class SavedGraph:
         return (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _scan_graphs(path: Path) -> tuple[list[tuple[tuple[str, int], dict, bytes]], list[tuple[int, str, bytes]], bool]:
-    """The lines of a graphs file that hold a graph entry (key, entry, line: the first of
-    each key), the damaged ones (number, problem, line) and whether it ends in a newline."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [], [], True
-    except OSError as exc:
-        raise RunError(f"cannot read {path}: {exc.strerror or exc}") from None
-    entries: list[tuple[tuple[str, int], dict, bytes]] = []
-    damaged: list[tuple[int, str, bytes]] = []
-    seen: set[tuple[str, int]] = set()
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            entry = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            damaged.append((number, "not JSON (torn or garbled)", raw))
-            continue
-        if not (isinstance(entry, dict) and isinstance(entry.get("theorem"), str) and isinstance(entry.get("graph"), dict)
-                and isinstance(entry.get("attempt"), int) and not isinstance(entry["attempt"], bool)):
-            damaged.append((number, "not a graph entry (theorem, attempt, graph)", raw))
-            continue
-        key = (entry["theorem"], entry["attempt"])
-        if key in seen:
-            damaged.append((number, f"duplicate graph of ({key[0]!r}, {key[1]})", raw))
-            continue
-        seen.add(key)
-        entries.append((key, entry, raw))
-    return entries, damaged, not data or data.endswith(b"\n")
+def _graph_entry(entry: Any, where: str) -> tuple[tuple[str, int], dict]:
+    """A ``graphs.jsonl`` entry keyed by (theorem, attempt); ``ValueError`` when it is not one."""
+    if not (isinstance(entry, dict) and isinstance(entry.get("theorem"), str) and isinstance(entry.get("graph"), dict)
+            and isinstance(entry.get("attempt"), int) and not isinstance(entry["attempt"], bool)):
+        raise ValueError("not a graph entry (theorem, attempt, graph)")
+    return (entry["theorem"], entry["attempt"]), entry
 
 
 def load_graphs(directory: Path | str, *, warnings: list[str] | None = None) -> tuple[SavedGraph, ...]:
@@ -362,7 +352,7 @@ def load_graphs(directory: Path | str, *, warnings: list[str] | None = None) -> 
     path = Path(directory) / GRAPHS_FILE
     if not path.is_file():
         raise RunError(f"{directory}: no {GRAPHS_FILE}; rerun 'prover bench' with --save-graphs to keep the search graphs")
-    entries, damaged, _ = _scan_graphs(path)
+    entries, damaged, _ = _scan_lines(path, _graph_entry)
     graphs = []
     for (theorem, attempt), entry, _ in entries:
         try:
@@ -728,7 +718,7 @@ class RunStore:
     def _tidy_graphs(self, kept: set[tuple[str, int]]) -> None:
         """Keep in ``graphs.jsonl`` only one graph per kept record: damaged lines go to
         ``damaged.jsonl``, graphs of records not kept (superseded) are dropped."""
-        entries, damaged, terminated = _scan_graphs(self.graphs_path)
+        entries, damaged, terminated = _scan_lines(self.graphs_path, _graph_entry)
         keep = [raw for key, _, raw in entries if key in kept]
         if not damaged and terminated and len(keep) == len(entries):
             return

@@ -35,6 +35,18 @@ def test_graphs_stream_beside_records_round_trip_and_resume_adds_no_duplicates(t
     assert GRAPHS_FILE in (out / DAMAGED_FILE).read_text()
 
 
+def test_each_kind_of_damaged_graph_line_is_skipped_and_named(tmp_path):
+    out = tmp_path / "run"
+    _run(out, limit=1)
+    good = (out / GRAPHS_FILE).read_bytes()
+    (out / GRAPHS_FILE).write_bytes(good + good + b'{"theorem": "t", "attempt": true, "graph": {}}\n' + b"\xff\xfe\n")
+    warnings: list[str] = []
+    assert len(load_graphs(out, warnings=warnings)) == 1
+    assert "3 line(s)" in warnings[0]
+    for problem in ("line 2: duplicate of line 1", "line 3: not a graph entry", "line 4: not UTF-8 text"):
+        assert problem in warnings[0]
+
+
 def test_a_run_without_save_graphs_writes_none(tmp_path):
     _run(tmp_path / "run", limit=1, save_graphs=False)
     assert not (tmp_path / "run" / GRAPHS_FILE).exists()
