@@ -95,7 +95,7 @@ def build_proposer(config: ModelConfig, env_kind: str, *, output: str = "tactic"
             raise BackendUnavailable("proposer 'model' needs a model path (--model PATH)")
         from prover.models import load_proposer
 
-        decoding = ("temperature", "top_p", "max_new_tokens", "stop", "beam_search")
+        decoding = ("temperature", "top_p", "max_new_tokens", "stop", "beam_search", "oversample")
         return load_proposer(
             config.path,
             format=config.format,

@@ -109,6 +109,8 @@ class ModelConfig:
     max_new_tokens: int | None = param(None, "generated tokens per candidate at most (None: the format's)", min=1)
     stop: tuple[str, ...] | None = param(None, "strings that end a generation (None: the format's)")
     beam_search: bool | None = param(None, "beam search instead of sampling (None: the format's)")
+    oversample: int = param(1, "sample oversample x k rows per query and keep the k most likely distinct candidates "
+                               "(a confident model repeats itself, leaving a search few tactics to try)", min=1)
     value: str | None = param(None, "value model directory (prover train --task value) scoring states for value-guided "
                                     "policies, on model.device")
     engine_args: Mapping[str, Any] = field(default_factory=dict)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from transformers import AutoTokenizer
 
 from lean_env.errors import BackendUnavailable
+from prover.backends import build_proposer
 from prover.cli.main import cli
 from prover.config import ConfigError, ModelConfig, ProverConfig, override
 from prover.models import (
@@ -154,6 +155,16 @@ def test_model_flags_reach_the_proposer(sandbox_model):
         "--max-expansions", "2", "--set", "model.max_new_tokens=6", "--set", "model.top_p=0.9",
     ])
     assert result.exit_code in (0, 1), result.output
+
+
+def test_decoding_keys_reach_the_generation_settings(sandbox_model):
+    config = override(ModelConfig(proposer="model", path=str(sandbox_model)),
+                      [("oversample", 4), ("temperature", 0.7), ("max_new_tokens", 6)])
+    settings = build_proposer(config, "sandbox").settings
+    assert (settings.oversample, settings.temperature, settings.max_new_tokens) == (4, 0.7, 6)
+    assert build_proposer(ModelConfig(proposer="model", path=str(sandbox_model)), "sandbox").settings.oversample == 1
+    with pytest.raises(ConfigError, match="oversample"):
+        override(ProverConfig(), [("model.oversample", 0)])
 
 
 def test_vllm_backend_without_vllm_is_one_line(sandbox_model):
