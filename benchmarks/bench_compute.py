@@ -1,5 +1,5 @@
 """Solve rate vs total compute (generated tokens) for fixed strategies and compute-optimal
-selection on the sandbox, with the model-free baseline proposers.
+selection on the sandbox, with the model-free baseline proposers or a trained model (``--model``).
 
 1. ``prover.calibrate.calibrate`` on the valid split: the grid of strategies x budgets,
    each run after the difficulty pilot exactly as compute-optimal runs it, and the table.
@@ -9,12 +9,16 @@ selection on the sandbox, with the model-free baseline proposers.
    at every budget.
 
 Budgets count generated tokens (``Budget.max_tokens``); the model-free proposers count a
-candidate's whitespace-separated words as its tokens (tactic and whole-proof alike), and
-environment calls are not part of the unit. Prints one line per (strategy, budget): the
+candidate's whitespace-separated words as its tokens (tactic and whole-proof alike), a model
+its tokenizer's tokens (bytes for the sandbox models, so about four times as many per
+tactic: compare strategies within one proposer, not across), and environment calls are not
+part of the unit. Prints one line per (strategy, budget): the
 mean solve rate over seeds with its range, and the mean tokens spent per theorem.
 
     python benchmarks/bench_compute.py --kind tactic --budgets 16,32,64,128,256 --seeds 0,1,2
     python benchmarks/bench_compute.py --kind proof --budgets 16,32,64,128,256 --seeds 0,1,2
+    python benchmarks/bench_compute.py --model runs/dco_sandbox/full/models/base-sandbox-small \
+        --temperature 1.0 --budgets 64,256,1024 --theorems 30 --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -24,18 +28,28 @@ import json
 import os
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from prover import Agent, Budget, ProverConfig, load_dataset
+from prover import Agent, Budget, Dataset, ProverConfig, load_dataset
 from prover.calibrate import DEFAULT_GRIDS, calibrate
 from prover.config import ModelConfig, PolicyConfig
 from search.policies import ComputeOptimal, resolve_policy
 
 
-def _agent(kind: str, temperature: float | None) -> Agent:
+def _agent(kind: str, temperature: float | None, model: Path | None, oversample: int) -> Agent:
     policy = "best-first" if kind == "tactic" else "pass-n"
-    config = ProverConfig(policy=PolicyConfig(name=policy), model=ModelConfig(temperature=temperature))
+    source = ModelConfig(proposer="model", path=str(model), oversample=oversample) if model else ModelConfig()
+    config = ProverConfig(policy=PolicyConfig(name=policy), model=replace(source, temperature=temperature))
     return Agent.from_config(config, statement=None)
+
+
+def _spread(data: Dataset, count: int | None) -> Dataset:
+    """``count`` theorems evenly spaced over ``data`` (all when ``None``)."""
+    if count is None or count >= len(data.theorems):
+        return data
+    picked = tuple(data.theorems[(i * len(data.theorems)) // count] for i in range(count))
+    return replace(data, name=f"{data.name}[spread {count}]", theorems=picked)
 
 
 def main() -> None:
@@ -47,22 +61,27 @@ def main() -> None:
     parser.add_argument("--pilot", type=int, default=2)
     parser.add_argument("--bins", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=None,
-                        help="baseline sampling temperature (default: the proposer's; 0 makes seeds irrelevant)")
-    parser.add_argument("--limit", type=int, default=None, help="first N theorems of each split")
+                        help="sampling temperature (default: the proposer's; 0 makes seeds irrelevant)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="a trained model directory whose prompt format fits --kind (default: the model-free baseline)")
+    parser.add_argument("--oversample", type=int, default=1, help="model rows per candidate asked (model.oversample)")
+    parser.add_argument("--theorems", type=int, default=None,
+                        help="N theorems evenly spaced over each split (the sandbox orders its splits by tier)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_compute"))
     args = parser.parse_args()
     budgets = tuple(int(b) for b in args.budgets.split(","))
     seeds = tuple(int(s) for s in args.seeds.split(","))
     strategies = DEFAULT_GRIDS[args.kind]
-    valid = load_dataset("sandbox:valid").limit(args.limit)
-    test = load_dataset("sandbox:test").limit(args.limit)
-    out = args.out / f"{args.kind}-{args.signal}-t{args.temperature}"
-    print(f"# {args.kind} strategies, model-free baseline (temperature {args.temperature or 'default'}); "
+    valid, test = (_spread(load_dataset(f"sandbox:{split}"), args.theorems) for split in ("valid", "test"))
+    proposer = f"model {args.model} x{args.oversample}" if args.model else "model-free baseline"
+    model_tag = f"-{args.model.name}-x{args.oversample}" if args.model else ""
+    out = args.out / f"{args.kind}-{args.signal}-t{args.temperature}{model_tag}"
+    print(f"# {args.kind} strategies, {proposer} (temperature {args.temperature or 'default'}); "
           f"calibration: sandbox:valid ({len(valid.theorems)}), test: sandbox:test ({len(test.theorems)}); "
           f"signal {args.signal}, pilot {args.pilot}, {args.bins} bins; cores {os.cpu_count()}, "
           f"load {os.getloadavg()[0]:.1f}")
     started = time.perf_counter()
-    with _agent(args.kind, args.temperature) as agent:
+    with _agent(args.kind, args.temperature, args.model, args.oversample) as agent:
         result = calibrate(agent, valid, kind=args.kind, strategies=strategies, budgets=budgets, signal=args.signal,
                            pilot=args.pilot, bins=args.bins, out=out)
         print(f"calibration: {time.perf_counter() - started:.0f}s; table {out / 'strategy.toml'}")
