@@ -25,7 +25,7 @@ import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Literal, Mapping, TypeVar
 
 from lean_env import EnvLimits
 from search import Budget, SchedulerConfig, SearchConfigError, resolve_policy
@@ -281,12 +281,16 @@ def override(config: _C, assignments: Iterable[tuple[str, Any]]) -> _C:
     return config
 
 
-def load_config(path: Path | str | None = None, *, base: _C | None = None) -> _C:
-    """A config read from a TOML or YAML file over ``base`` (default: ``ProverConfig()``)."""
+def load_config(path: Path | str | None = None, *, base: _C | None = None,
+                rename: Callable[[str], str] | None = None) -> _C:
+    """A config read from a TOML or YAML file over ``base`` (default: ``ProverConfig()``);
+    ``rename`` maps the file's top-level keys first (a key known by two names)."""
     config = ProverConfig() if base is None else base
     if path is None:
         return config
     data = read_config_mapping(Path(path))
+    if rename is not None:
+        data = {rename(key): value for key, value in data.items()}
     try:
         return apply_mapping(config, data)
     except ConfigError as exc:

