@@ -30,12 +30,12 @@ class Plan:
     train_theorems: int = 32
     test_theorems: int = 20
     epochs: tuple[int, ...] = (8, 32, 64, 128)
-    step_n: tuple[float, ...] = (2.0, 4.0)
-    proof_n: tuple[float, ...] = (256.0,)
+    step_n: tuple[float, ...] = (2.0, 4.0, 8.0)
+    proof_n: tuple[float, ...] = (16.0, 256.0)
     seeds: tuple[int, ...] = (0, 1, 2)
     rollouts: int = 1024
     max_depth: int = 16
-    search_samples: int = 512
+    search_samples: int = 1024
     search_k: int = 8
     oversample: int = 1
     confidence_samples: int = 16

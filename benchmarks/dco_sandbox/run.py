@@ -2,7 +2,7 @@
 rerun with one command:
 
     python benchmarks/dco_sandbox/run.py              # the committed plan (plan.DEFAULT)
-    python benchmarks/dco_sandbox/run.py --quick      # a smoke test of every stage, minutes
+    python benchmarks/dco_sandbox/run.py --quick      # a smoke test of every stage, minutes (report in --work)
     python benchmarks/dco_sandbox/run.py --seeds 0 1 2 --epochs 2 8 24 ...   # a stated reduced plan
 
 Stages, each cached under ``--work`` (default ``runs/dco_sandbox``; a rerun skips what is there):
@@ -200,7 +200,8 @@ def parse_plan(argv: list[str] | None = None) -> tuple[Plan, argparse.Namespace]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke test of every stage (tiny model and sizes)")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "dco_sandbox", help="cache of models and measurements")
-    parser.add_argument("--docs", type=Path, default=ROOT / "docs", help="where the report and plots go")
+    parser.add_argument("--docs", type=Path, default=None,
+                        help="where the report and plots go (default: docs/, or the work directory with --quick)")
     parser.add_argument("--skip-base", action="store_true", help="leave out the base-model comparison")
     parser.add_argument("--base-only", action="store_true", help="run only the base-model comparison (no report)")
     parser.add_argument("--seeds", type=int, nargs="+")
@@ -232,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     measured = stage_measure(plan, work)
     trained = [model_dir(plan, work, v, seed) / "train.json" for v in plan.variants for seed in plan.seeds]
     train_seconds = sum(json.loads(path.read_text())["seconds"] for path in trained if path.is_file())
-    path = report.write(plan, measured, base, docs=args.docs, name="dco-sandbox-quick" if args.quick else "dco-sandbox",
+    docs = args.docs or (work if args.quick else ROOT / "docs")
+    path = report.write(plan, measured, base, docs=docs, name="dco-sandbox-quick" if args.quick else "dco-sandbox",
                         command=command.strip(), seconds=time.perf_counter() - started, train_seconds=train_seconds,
                         proof_steps=measure.mean_proof_length(measure.test_theorems(plan.test_theorems).theorems))
     _log(f"report: {path} ({math.ceil(time.perf_counter() - started)} s this invocation)")

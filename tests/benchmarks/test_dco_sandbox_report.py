@@ -26,7 +26,11 @@ def test_ensemble_splits_the_rollouts_and_fails_only_when_every_member_fails(rep
     expected_t1 = 1 - comb(n - 4, 2) / comb(n, 2)  # member a with 2 of the 4 rollouts; b never succeeds
     expected_t2 = 1 - comb(n - 2, 2) / comb(n, 2)
     assert report.ensemble_pass([a, b], n, 4) == pytest.approx((expected_t1 + expected_t2) / 2)
-    assert report.ensemble_pass([a, b], n, 3) is None  # 3 rollouts do not split over 2 models
+    assert report.ensemble_pass([a, b], n, 1) is None  # one rollout cannot be shared by two models
+    # 3 rollouts over 2 models: 2 + 1 and 1 + 2, averaged
+    uneven = [1 - comb(n - 4, 2) / comb(n, 2), 1 - comb(n - 4, 1) / comb(n, 1),
+              1 - comb(n - 2, 1) / comb(n, 1), 1 - comb(n - 2, 2) / comb(n, 2)]
+    assert report.ensemble_pass([a, b], n, 3) == pytest.approx(sum(uneven) / 4)
     assert report.ensemble_pass([a], n, 4) == pytest.approx(report.rollout_pass(a, n, 4))
     assert report.rollout_pass(a, n, 4) == pytest.approx((pass_at_k(n, 4, 4) + 0.0) / 2)
 
