@@ -196,6 +196,16 @@ def _base_section(base: Mapping[str, Any] | None, plan: Plan) -> list[str]:
     for row in base["rows"].values():
         lines.append(f"| {row['proposer']} | {row['env_budget']} | {row['proved']}/{row['theorems']} | "
                      f"{row['env_calls']:.1f} | {row['samples']:.1f} | {row['seconds']:.0f} |")
+    rows = base["rows"].values()
+    best = max(rows, key=lambda r: (r["proved"], -r["env_budget"]))
+    baseline = {r["env_budget"]: r for r in rows if r["proposer"] == "baseline"}
+    idle = [f"{r['proposer']} {r['env_calls']:.0f} of {r['env_budget']}" for r in rows
+            if r["proposer"] != "baseline" and r["env_calls"] < 0.75 * baseline[r["env_budget"]]["env_calls"]]
+    lines += ["", f"Best: {best['proposer']} at {best['env_budget']} env calls, {best['proved']}/{best['theorems']} "
+              f"against the baseline's {baseline[best['env_budget']]['proved']}/{best['theorems']} at the same budget."
+              + (f" With plain sampling the limiting factor is distinct candidates: searches whose samples repeat "
+                 f"end early, using well under the baseline's env calls ({', '.join(idle)}); over-sampling and beam "
+                 "decoding give each expansion k distinct tactics and spend the budget." if idle else "")]
     return [*lines, ""]
 
 
