@@ -23,7 +23,9 @@ class Candidate:
     """One proposed tactic (or whole proof script for ``kind == "proof"`` proposers).
 
     ``logprob`` is the summed log-probability of the generated tokens and
-    ``num_tokens`` their count, so budgets can be charged in tokens.
+    ``num_tokens`` the tokens generated to obtain it (a proposer that draws more rows than
+    it returns, merging duplicates, shares their tokens out over what it returns), so
+    budgets can be charged in tokens.
     """
 
     text: str

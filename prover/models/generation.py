@@ -150,12 +150,20 @@ class CompletionProposer(ABC):
         """Up to ``k`` distinct candidates per query, best first."""
         if k < 1 or not queries:
             return [[] for _ in queries]
-        return [
-            merge_candidates(
-                (Candidate(self.format.candidate(c.text, query), c.logprob, len(c.token_ids)) for c in completions), k
-            )
-            for query, completions in zip(queries, self.complete(queries, k))
-        ]
+        return [self._candidates(query, completions, k) for query, completions in zip(queries, self.complete(queries, k))]
+
+    def _candidates(self, query: Query, completions: Sequence[Completion], k: int) -> list[Candidate]:
+        """The ``k`` best distinct candidates of ``completions``, charged every token generated
+        for the query: the rows merged away (duplicates, over-sampled rows) are shared out
+        over the kept candidates, so a token budget counts all generation."""
+        kept = merge_candidates(
+            (Candidate(self.format.candidate(c.text, query), c.logprob, len(c.token_ids)) for c in completions), k
+        )
+        unkept = sum(len(c.token_ids) for c in completions) - sum(c.num_tokens for c in kept)
+        if not kept or unkept <= 0:
+            return kept
+        share, rest = divmod(unkept, len(kept))
+        return [dataclasses.replace(c, num_tokens=c.num_tokens + share + (i < rest)) for i, c in enumerate(kept)]
 
     @abstractmethod
     def complete(self, queries: Sequence[Query], k: int) -> list[list[Completion]]:

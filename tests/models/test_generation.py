@@ -74,7 +74,8 @@ def test_sampling_returns_distinct_candidates_best_first(arch_model, tokenizer, 
         assert 1 <= len(cands) <= 8
         assert len({c.text for c in cands}) == len(cands)
         assert [c.logprob for c in cands] == sorted((c.logprob for c in cands), reverse=True)
-        assert all(c.text and 0 < c.num_tokens <= 10 for c in cands)
+        assert all(c.text and c.num_tokens > 0 for c in cands)
+        assert sum(c.num_tokens for c in cands) <= 8 * 10  # 8 rows of at most 10 tokens, duplicates' included
 
 
 def test_tiny_top_p_samples_the_greedy_path(arch_model, tokenizer, queries):
@@ -133,6 +134,14 @@ def test_oversampling_keeps_the_k_most_likely_distinct_samples(arch_model, token
         assert len({c.text for c in many}) == len(many)
         assert [c.logprob for c in many] == sorted((c.logprob for c in many), reverse=True)
         assert min(c.logprob for c in many) >= min(c.logprob for c in few) - 1e-6 or len(many) > len(few)
+
+
+@pytest.mark.parametrize("oversample", [1, 4])
+def test_every_generated_token_is_charged_to_the_kept_candidates(arch_model, tokenizer, queries, oversample):
+    """Duplicates and over-sampled rows merged away still cost their tokens, so a token budget counts all generation."""
+    proposer = _proposer(arch_model, tokenizer, dataclasses.replace(SAMPLING, oversample=oversample))
+    for rows, kept in zip(proposer.complete(queries, 3), proposer.propose(queries, 3)):
+        assert len(kept) <= 3 and (not kept or sum(c.num_tokens for c in kept) == sum(len(r.token_ids) for r in rows))
 
 
 def test_oversample_must_be_positive():
