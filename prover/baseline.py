@@ -12,7 +12,7 @@ from typing import ClassVar, Mapping, Sequence
 
 from lean_env import NewState, ProofState
 from propsandbox import BASELINE_PRIORS, SandboxEnvironment, rank_tactics, rollout
-from search import Candidate, ProposerKind, Query, derive_seed
+from search import Candidate, ProposerKind, Query, charge_generated, derive_seed
 
 __all__ = ["BaselineProposer", "WholeProofBaseline"]
 
@@ -71,15 +71,16 @@ class WholeProofBaseline:
     def _scripts(self, query: Query, k: int) -> list[Candidate]:
         kept, state = _kept_prefix(query)
         scripts: dict[str, Candidate] = {}
+        words = 0
         for sample in range(k):
             seeds = (derive_seed(query.seed, sample, step) for step in range(self.max_steps - len(kept)))
             steps = rollout(state, seeds, temperature=self.temperature)
             lines = kept + [tactic for tactic, _ in steps]
-            text = "\n".join(lines)
+            text, size = "\n".join(lines), sum(len(line.split()) for line in lines)
+            words += size
             if text and text not in scripts:
-                logprob = sum(math.log(p) for _, p in steps)
-                scripts[text] = Candidate(text, logprob, sum(len(line.split()) for line in lines))
-        return list(scripts.values())
+                scripts[text] = Candidate(text, sum(math.log(p) for _, p in steps), size)
+        return charge_generated(list(scripts.values()), words)
 
 
 def _kept_prefix(query: Query) -> tuple[list[str], ProofState]:

@@ -29,7 +29,7 @@ from search.policies import (
     policy_params,
     resolve_policy,
 )
-from search.proposer import Attempt, Candidate, Proposer, ProposerKind, Query
+from search.proposer import Attempt, Candidate, Proposer, ProposerKind, Query, charge_generated
 from search.result import SearchResult, SearchStatus, Timings
 from search.scheduler import BatchingEvaluate, BatchingPropose, BatchStats, Scheduler, SchedulerConfig, SearchJob, plan_jobs
 from search.seeds import attempt_seed, derive_seed
@@ -38,6 +38,7 @@ from search.value import EvaluateFn, GoalHeuristic, ValueModel, goal_heuristic
 __all__ = [
     "Attempt",
     "Candidate",
+    "charge_generated",
     "Proposer",
     "ProposerKind",
     "Query",

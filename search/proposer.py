@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol, Sequence, runtime_checkable
 
 from lean_env.types import ProofState, Theorem
 
-__all__ = ["Candidate", "Attempt", "Query", "Proposer", "ProposerKind", "ProposeFn", "ThreadedPropose", "as_propose_fn"]
+__all__ = ["Candidate", "Attempt", "Query", "Proposer", "ProposerKind", "ProposeFn", "ThreadedPropose", "as_propose_fn",
+           "charge_generated"]
 
 ProposerKind = Literal["tactic", "proof"]
 
@@ -31,6 +32,17 @@ class Candidate:
     text: str
     logprob: float = 0.0
     num_tokens: int = 0
+
+
+def charge_generated(kept: Sequence[Candidate], generated: int) -> list[Candidate]:
+    """``kept`` charged ``generated`` tokens in all: what the proposer generated beyond the
+    kept candidates' own tokens (samples merged away as duplicates, over-sampled rows) is
+    shared out over them, so a token budget counts all generation."""
+    extra = generated - sum(c.num_tokens for c in kept)
+    if not kept or extra <= 0:
+        return list(kept)
+    share, rest = divmod(extra, len(kept))
+    return [replace(c, num_tokens=c.num_tokens + share + (i < rest)) for i, c in enumerate(kept)]
 
 
 @dataclass(frozen=True)

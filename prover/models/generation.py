@@ -18,7 +18,7 @@ from transformers import PreTrainedTokenizerBase
 
 from prover.models.encoding import encode_conversation, encode_prompt
 from prover.models.formats import PromptFormat, revision_rounds
-from search.proposer import Candidate, Query
+from search.proposer import Candidate, Query, charge_generated
 
 __all__ = ["GenerationSettings", "Completion", "CompletionProposer", "merge_candidates", "end_token_ids"]
 
@@ -159,11 +159,7 @@ class CompletionProposer(ABC):
         kept = merge_candidates(
             (Candidate(self.format.candidate(c.text, query), c.logprob, len(c.token_ids)) for c in completions), k
         )
-        unkept = sum(len(c.token_ids) for c in completions) - sum(c.num_tokens for c in kept)
-        if not kept or unkept <= 0:
-            return kept
-        share, rest = divmod(unkept, len(kept))
-        return [dataclasses.replace(c, num_tokens=c.num_tokens + share + (i < rest)) for i, c in enumerate(kept)]
+        return charge_generated(kept, sum(len(c.token_ids) for c in completions))
 
     @abstractmethod
     def complete(self, queries: Sequence[Query], k: int) -> list[list[Completion]]:

@@ -41,3 +41,15 @@ def test_whole_proof_sampler_writes_scripts_that_verify_decides():
     assert len({c.text for c in scripts}) == len(scripts) >= 2
     verdicts = [env.verify_sync(THEOREM, c.text).ok for c in scripts]
     assert any(verdicts)
+
+
+def test_whole_proof_sampler_charges_the_words_of_every_script_it_sampled():
+    """Rollouts of an easy theorem repeat; the repeats' words still count against a token budget."""
+    from prover.baseline import WholeProofBaseline
+
+    easy = Theorem("e", "theorem e (p : Prop) (hp : p) : p := by")
+    query = Query(theorem=easy, state=SandboxEnvironment().start_sync(easy), seed=0)
+    scripts = WholeProofBaseline().propose([query], 16)[0]
+    own = [len(c.text.split()) for c in scripts]
+    assert len(scripts) < 16 and all(c.num_tokens >= n for c, n in zip(scripts, own))
+    assert sum(c.num_tokens for c in scripts) > sum(own)
