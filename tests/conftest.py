@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,18 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.fail(f"shared datasets not found at {SHARED_DATASETS}")
     return SHARED_DATASETS
+
+
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def interruptible() -> dict:
+    """``subprocess.Popen`` arguments that give the child Ctrl-C as in a terminal: a test
+    runner started as a background job by a shell without job control inherits SIGINT
+    ignored, and so would the child, which then never sees the SIGINT the test sends."""
+    return {"preexec_fn": _sigint_default}
 
 
 @pytest.fixture

@@ -220,7 +220,8 @@ def test_real_model_outputs_are_read_in_every_shape() -> None:
 
 
 @pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX shell")
-def test_ctrl_c_keeps_every_verdict_and_resume_finishes_with_a_timeout_verdict(tmp_path: Path, stand_in_lean: Path) -> None:
+def test_ctrl_c_keeps_every_verdict_and_resume_finishes_with_a_timeout_verdict(tmp_path: Path, stand_in_lean: Path,
+                                                                               interruptible: dict) -> None:
     statement = "theorem t_and (x : Nat) (h : x = 1) : x = 1 ∧ x > 0 := by"
     proofs = ["constructor\nexact h\nnorm_num", "constructor\nexact h", "__sleep 30"]
     jsonl = tmp_path / "outputs.jsonl"
@@ -228,7 +229,8 @@ def test_ctrl_c_keeps_every_verdict_and_resume_finishes_with_a_timeout_verdict(t
     out = tmp_path / "run"
     args = [sys.executable, "-m", "prover.cli", "check", str(jsonl), "--env", "repl", "--lean-project", str(stand_in_lean),
             "--out", str(out), "--set", "env.limits.verify_timeout_s=3"]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE.parents[1])
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE.parents[1],
+                               **interruptible)
     first = process.stdout.readline()
     assert json.loads(first)["name"] == "t_and"
     process.send_signal(signal.SIGINT)

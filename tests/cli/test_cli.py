@@ -153,9 +153,9 @@ def test_bench_killed_with_sigkill_resumes_to_the_same_results(tmp_path):
     assert (tmp_path / "report" / "budget_curve.png").exists() and (tmp_path / "report" / "pass_at_k.png").exists()
 
 
-def test_bench_ctrl_c_stops_cleanly_and_keeps_finished_results(tmp_path):
+def test_bench_ctrl_c_stops_cleanly_and_keeps_finished_results(tmp_path, interruptible):
     args = [*BENCH, "--out", str(tmp_path / "run")]
-    process = subprocess.Popen([*PROVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([*PROVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **interruptible)
     results = tmp_path / "run" / RESULTS_FILE
     _wait_for_lines(results, 5)
     process.send_signal(signal.SIGINT)

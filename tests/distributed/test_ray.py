@@ -202,10 +202,10 @@ def test_a_driver_killed_with_sigkill_resumes_without_loss(ray_cluster, referenc
     assert stored(out) == reference
 
 
-def test_ctrl_c_on_the_driver_keeps_finished_records(ray_cluster, reference, tmp_path):
+def test_ctrl_c_on_the_driver_keeps_finished_records(ray_cluster, reference, tmp_path, interruptible):
     out = tmp_path / "run"
     args = [*BENCH, "--ray", ray_cluster, "--out", str(out)]
-    driver = subprocess.Popen([*PROVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    driver = subprocess.Popen([*PROVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **interruptible)
     wait_for_lines(out / RESULTS_FILE, 3, driver)
     driver.send_signal(signal.SIGINT)
     _, stderr = driver.communicate(timeout=120)
