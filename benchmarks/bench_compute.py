@@ -31,7 +31,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from prover import Agent, Budget, Dataset, ProverConfig, load_dataset
+from prover import Agent, Budget, ProverConfig, load_dataset
 from prover.calibrate import DEFAULT_GRIDS, calibrate
 from prover.config import ModelConfig, PolicyConfig
 from search.policies import ComputeOptimal, resolve_policy
@@ -42,14 +42,6 @@ def _agent(kind: str, temperature: float | None, model: Path | None, oversample:
     source = ModelConfig(proposer="model", path=str(model), oversample=oversample) if model else ModelConfig()
     config = ProverConfig(policy=PolicyConfig(name=policy), model=replace(source, temperature=temperature))
     return Agent.from_config(config, statement=None)
-
-
-def _spread(data: Dataset, count: int | None) -> Dataset:
-    """``count`` theorems evenly spaced over ``data`` (all when ``None``)."""
-    if count is None or count >= len(data.theorems):
-        return data
-    picked = tuple(data.theorems[(i * len(data.theorems)) // count] for i in range(count))
-    return replace(data, name=f"{data.name}[spread {count}]", theorems=picked)
 
 
 def main() -> None:
@@ -72,7 +64,7 @@ def main() -> None:
     budgets = tuple(int(b) for b in args.budgets.split(","))
     seeds = tuple(int(s) for s in args.seeds.split(","))
     strategies = DEFAULT_GRIDS[args.kind]
-    valid, test = (_spread(load_dataset(f"sandbox:{split}"), args.theorems) for split in ("valid", "test"))
+    valid, test = (load_dataset(f"sandbox:{split}").spread(args.theorems) for split in ("valid", "test"))
     proposer = f"model {args.model} x{args.oversample}" if args.model else "model-free baseline"
     model_tag = f"-{args.model.name}-x{args.oversample}" if args.model else ""
     out = args.out / f"{args.kind}-{args.signal}-t{args.temperature}{model_tag}"

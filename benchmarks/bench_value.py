@@ -82,8 +82,7 @@ def main() -> None:
     heuristic_auc = auc([h for h, y in zip(heuristic, labels) if y], [h for h, y in zip(heuristic, labels) if not y])
     print(f"goal heuristic AUC on the held-out states: {heuristic_auc:.3f}")
     fit_half, eval_half = split_by_theorem(held_out, 0.5, seed=0)
-    logits = torch.cat([value.logits([e.state for e in fit_half[i:i + 64]]) for i in range(0, len(fit_half), 64)])
-    half_t = fit_temperature(logits, torch.tensor([e.label for e in fit_half]))
+    half_t = fit_temperature(value.logits([e.state for e in fit_half]), torch.tensor([e.label for e in fit_half]))
 
     def scorer(t: float) -> TransformersValue:
         return TransformersValue(value.model, value.tokenizer, temperature=t)

@@ -268,12 +268,13 @@ def _tuple_typed(tp: Any) -> bool:
     return any(typing.get_origin(arm) is tuple for arm in (tp, *typing.get_args(tp)))
 
 
-def override(config: _C, assignments: Iterable[tuple[str, Any]]) -> _C:
+def override(config: _C, assignments: Iterable[tuple[str, Any]], *, rename: Callable[[str], str] | None = None) -> _C:
     """``config`` with each ``(dotted.key, value)`` applied in order; ``None`` values are
-    skipped (a flag that was not given)."""
+    skipped (a flag that was not given); ``rename`` maps each key first (as in ``load_config``)."""
     for key, value in assignments:
         if value is None:
             continue
+        key = rename(key) if rename is not None else key
         nested: Any = value
         for part in reversed(key.split(".")):
             nested = {part: nested}

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 from typing import Mapping, Sequence
 
@@ -37,8 +36,7 @@ def spread(items: Sequence, count: int) -> list:
 
 def test_theorems(count: int) -> Dataset:
     """``count`` held-out theorems spread over sandbox:test."""
-    data = load_dataset("sandbox:test")
-    return dataclasses.replace(data, name=f"{data.name}[spread {count}]", theorems=tuple(spread(data.theorems, count)))
+    return load_dataset("sandbox:test").spread(count)
 
 
 def reference_states(theorems: Sequence[Theorem]) -> list[tuple[Theorem, ProofState]]:

@@ -167,8 +167,7 @@ def stage_base(plan: Plan, work: Path) -> dict[str, Any]:
         started = time.perf_counter()
         train(config)
         (directory / "train.json").write_text(json.dumps({"seconds": time.perf_counter() - started}))
-    valid = load_dataset("sandbox:valid")
-    valid = replace(valid, theorems=tuple(measure.spread(valid.theorems, plan.base_theorems)))
+    valid = load_dataset("sandbox:valid").spread(plan.base_theorems)
     proposers: dict[str, Callable[[], Any]] = {"baseline": BaselineProposer}
     for factor in plan.base_oversample:
         proposers[f"model T=1 x{factor}"] = lambda f=factor: _proposer(directory, temperature=1.0, oversample=f)

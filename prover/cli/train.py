@@ -95,10 +95,10 @@ def command(config_file: str | None, preset: str | None, resume: str | None, pro
     config = load_train_config(config_file, preset=preset)
     if flags["schedule"] is not None:
         config = without_schedule_kwargs(config)
-    config = override(config, [(canonical_key(key), flags[flag]) for flag, key in TRAIN_FLAGS.items()])
+    config = override(config, [(key, flags[flag]) for flag, key in TRAIN_FLAGS.items()], rename=canonical_key)
     if click.get_current_context().meta.get("train.length") == "epochs":
         config = override(config, [("max_steps", -1)])  # transformers' "no step limit: train the epochs"
-    config = override(config, [(canonical_key(key), value) for key, value in (parse_assignment(a, "--set") for a in assignments)])
+    config = override(config, [parse_assignment(a, "--set") for a in assignments], rename=canonical_key)
     started = time.perf_counter()
     result = train(config, resume_from_checkpoint=resume, progress=progress)
     # Under `accelerate launch`: leave the process group before exiting, or gloo's threads

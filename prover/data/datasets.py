@@ -36,6 +36,14 @@ class Dataset:
         """The first ``count`` theorems (all when ``None``)."""
         return self if count is None else replace(self, theorems=self.theorems[:count])
 
+    def spread(self, count: int | None) -> "Dataset":
+        """``count`` theorems evenly spaced over the dataset (all when ``None``): a sample of
+        every tier where theorems are ordered by difficulty, as the sandbox splits are."""
+        if count is None or count >= len(self.theorems):
+            return self
+        picked = tuple(self.theorems[(i * len(self.theorems)) // count] for i in range(count))
+        return replace(self, theorems=picked, source={**self.source, "spread": count})
+
     def describe(self) -> dict[str, Any]:
         """The manifest's record of this dataset."""
         return {"name": self.name, "kind": self.kind, **self.source, "count": len(self.theorems)}

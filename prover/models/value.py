@@ -63,21 +63,21 @@ class TransformersValue:
         self.batch_rows = batch_rows
         self.temperature = temperature
 
-    @torch.no_grad()
     def evaluate(self, states: Sequence[ProofState]) -> list[float]:
         """The probability that each state can still be proved, in order."""
-        out: list[float] = []
-        for start in range(0, len(states), self.batch_rows):
-            texts = [value_text(s) for s in states[start:start + self.batch_rows]]
-            out += self.probabilities(texts)
-        return out
+        return self.probabilities([value_text(s) for s in states])
 
     @torch.no_grad()
     def logits(self, texts: Sequence[str]) -> torch.Tensor:
-        """The model's raw logit for each text (one padded forward pass), as float32 on the CPU."""
+        """The model's raw logit for each text, as float32 on the CPU (one padded forward
+        pass per ``batch_rows`` texts)."""
         self.tokenizer.truncation_side = "left"
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
-        return self.model(**batch.to(self.model.device)).logits[:, 0].float().cpu()
+        out = [torch.zeros(0)]
+        for start in range(0, len(texts), self.batch_rows):
+            batch = self.tokenizer(list(texts[start:start + self.batch_rows]), padding=True, truncation=True,
+                                   max_length=self.max_tokens, return_tensors="pt")
+            out.append(self.model(**batch.to(self.model.device)).logits[:, 0].float().cpu())
+        return torch.cat(out)
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
         """``sigmoid(logit / temperature)`` for each text."""
@@ -90,9 +90,10 @@ def load_value_model(path: str | Path, *, device: str = "cpu", batch_rows: int =
     directory = Path(path)
     if not directory.is_dir():
         raise ModelLoadError(f"no value model directory at {directory}")
-    if read_prover_config(directory).get("task") != VALUE_TASK:
+    recorded = read_prover_config(directory)
+    if recorded.get("task") != VALUE_TASK:
         raise ModelLoadError(f"{directory} is not a value model (its prover_config.json has no task = 'value')")
-    temperature = read_prover_config(directory).get("temperature", 1.0)
+    temperature = recorded.get("temperature", 1.0)
     if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature > 0:
         raise ModelLoadError(f"{directory}: prover_config.json temperature must be a positive number, got {temperature!r}")
     model = AutoModelForSequenceClassification.from_pretrained(directory).to(device)

@@ -35,8 +35,9 @@ from prover.metrics import auc
 from prover.models.loading import write_prover_config
 from prover.models.scratch import SCRATCH_SIZES
 from prover.models.tokenizer import new_tokenizer
-from prover.runs import manifest_value
 from prover.models.value import VALUE_TASK, TransformersValue, build_value_model, load_value_model, value_text
+from prover.runs import Run, RunError, load_graphs, manifest_value
+from prover.training.data import refuse_test_split
 from search import BestFirst, Budget, Proposer, Rollouts, SearchResult
 from search.engine import SearchEngine
 from search.graph import FAILED, OPEN, PROVED, ProofGraph
@@ -188,13 +189,13 @@ def run_value_examples(directory: str | Path, *, rollouts: int = 0, depth: int =
     open states per graph labelled by rollouts of the run's own environment and proposer
     (rebuilt from its manifest), else open states left out. A run on a test split raises
     ``TestSplitRefused``; one without graphs ``RunError``."""
-    from prover.runs import Run, RunError, load_graphs
-    from prover.training.data import refuse_test_split
-
     run = Run.load(directory)
+    splits = {record.split for record in run.records}
     spec = manifest_value(run.manifest, "dataset.name")
+    if isinstance(spec, str) and ":" in spec:
+        splits.add(spec.rsplit(":", 1)[-1])
     where = f"{directory} (a test split would leak the held-out theorems into the value model)"
-    for split in {record.split for record in run.records} | {spec.rsplit(":", 1)[-1] if isinstance(spec, str) and ":" in spec else None}:
+    for split in splits:
         refuse_test_split(split, where)
     graphs = load_graphs(directory, warnings=warnings)
     for saved in graphs:
@@ -298,9 +299,7 @@ class ValueTrainer(Trainer):
         if self.calibration:
             model = self.accelerator.unwrap_model(self.model)
             scorer = TransformersValue(model, self.processing_class, max_tokens=self.args.max_prompt_tokens)
-            step = scorer.batch_rows
-            logits = torch.cat([scorer.logits([e.state for e in self.calibration[i:i + step]])
-                                for i in range(0, len(self.calibration), step)])
+            logits = scorer.logits([e.state for e in self.calibration])
             self.temperature = fit_temperature(logits, torch.tensor([e.label for e in self.calibration]))
             model.train()
         return output

@@ -92,6 +92,8 @@ def test_either_name_of_activation_checkpointing_is_read_as_the_installed_ones(t
     path.write_text(f"{key} = true\n")
     assert getattr(load_train_config(path), CHECKPOINTING) is True
     assert canonical_key(key) == CHECKPOINTING and canonical_key("seed") == "seed"
+    flagged = override(DCOConfig(), [(key, True)], rename=canonical_key)  # prover train's flags and --set
+    assert getattr(flagged, CHECKPOINTING) is True
 
 
 def test_schedule_arguments_the_schedule_does_not_take_are_refused():
